@@ -1,0 +1,101 @@
+"""Load any soundfile-readable audio as float32 mono at 16 kHz (soxr resampling)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from .config import SAMPLE_RATE
+from .errors import AudioError
+
+AUDIO_EXTENSIONS = frozenset(
+    {".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd", ".sph", ".nist", ".w64", ".caf", ".opus"}
+)
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def is_audio_file(path: Path) -> bool:
+    return path.suffix.lower() in AUDIO_EXTENSIONS
+
+
+def audio_info(path: str | Path) -> AudioInfo:
+    """Header facts of an audio file; raises :class:`AudioError` when it cannot be read."""
+    path = Path(path)
+    if not path.exists():
+        raise AudioError("audio file not found", path, "check the path")
+    if path.stat().st_size == 0:
+        raise AudioError("audio file is empty (0 bytes)", path, "re-export or remove the file")
+    try:
+        info = sf.info(str(path))
+    except Exception as e:  # libsndfile's messages are terse; keep its reason
+        raise AudioError(f"not readable as audio ({_reason(e)})", path, "convert it to WAV or FLAC") from None
+    if info.frames <= 0:
+        raise AudioError("audio has zero samples", path, "re-export or remove the file")
+    return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames))
+
+
+def load_audio(
+    path: str | Path,
+    channel: int | None = None,
+    start: float = 0.0,
+    end: float | None = None,
+    sample_rate: int = SAMPLE_RATE,
+) -> np.ndarray:
+    """Read ``path`` from ``start`` to ``end`` seconds as float32 mono at ``sample_rate``.
+
+    Parameters
+    ----------
+    channel : 0-based channel to keep; None mixes all channels down to mono.
+    start, end : seconds; only this stretch is read from disk (long recordings stay cheap).
+
+    Returns
+    -------
+    np.ndarray, shape (n_samples,), float32 in [-1, 1].
+    """
+    info = audio_info(path)
+    if channel is not None and not 0 <= channel < info.channels:
+        raise AudioError(
+            f"channel {channel} requested but the file has {info.channels} channel(s)",
+            path,
+            f"use a channel from 0 to {info.channels - 1}, or none for a mono mix",
+        )
+    first = max(0, int(round(start * info.sample_rate)))
+    last = info.frames if end is None else min(info.frames, int(round(end * info.sample_rate)))
+    try:
+        data = sf.read(str(path), start=first, stop=max(first, last), dtype="float32", always_2d=True)[0]
+    except Exception as e:
+        raise AudioError(f"audio data cannot be decoded ({_reason(e)})", path, "the file may be truncated; re-export it") from None
+    if data.shape[0] == 0:
+        raise AudioError(f"no samples between {start:.3f} s and {end} s", path, "check the annotation times")
+    if not np.isfinite(data).all():
+        raise AudioError("audio contains NaN or infinite samples", path, "re-export the file as 16-bit PCM")
+    mono = data[:, channel] if channel is not None else data.mean(axis=1)
+    return resample(np.ascontiguousarray(mono, dtype=np.float32), info.sample_rate, sample_rate)
+
+
+def resample(audio: np.ndarray, from_rate: int, to_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """High-quality resampling with soxr; a no-op when the rates agree."""
+    if from_rate == to_rate:
+        return audio.astype(np.float32, copy=False)
+    import soxr
+
+    return soxr.resample(audio, from_rate, to_rate, quality="HQ").astype(np.float32, copy=False)
+
+
+def _reason(e: Exception) -> str:
+    text = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+    return text.split(": ", 1)[-1] if text.startswith("Error opening") else text

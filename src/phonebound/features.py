@@ -1,0 +1,142 @@
+"""Frame features: MFCC-13 (+ deltas) or log-mel on a 10 ms grid, with per-utterance CMVN.
+
+Frame i is centred at i * 10 ms (centred STFT, zero padding at the edges, `snip_edges=False` in
+Kaldi terms), so a boundary at t seconds maps to frame round(t / 0.010).
+
+Long signals are processed in blocks that give exactly the frames of a one-shot computation
+(no data-dependent dB clamp, block edges cut on the frame grid), so where blocks fall never
+changes a feature.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import scipy.fft
+
+from .config import SAMPLE_RATE, FeatureConfig, RegionConfig
+
+POWER_FLOOR = 1e-10  # -100 dB: the log floor of a mel band (digital silence)
+CMVN_STD_FLOOR = 1e-3  # keeps constant features (all-silence audio) finite
+BLOCK_FRAMES = 30_000  # 5 minutes of frames per block: bounded memory for hour-long audio
+
+
+def frame_count(n_samples: int, hop_length: int = 160) -> int:
+    """Frames of a centred STFT over ``n_samples`` (frame i at sample i * hop_length)."""
+    return 1 + n_samples // hop_length
+
+
+def time_to_frame(t: np.ndarray | float, hop_s: float = 0.010) -> np.ndarray:
+    """Nearest frame index of a time in seconds (frame i is centred at i * hop_s)."""
+    return np.rint(np.asarray(t, dtype=np.float64) / hop_s).astype(np.int64)
+
+
+@lru_cache(maxsize=8)
+def _mel_basis(n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    import librosa
+
+    return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def _window(n_fft: int, win_length: int) -> np.ndarray:
+    import scipy.signal
+
+    win = scipy.signal.get_window("hann", win_length, fftbins=True).astype(np.float32)
+    left = (n_fft - win_length) // 2
+    return np.pad(win, (left, n_fft - win_length - left))
+
+
+def _log_mel_block(padded: np.ndarray, cfg: FeatureConfig, n_frames: int) -> np.ndarray:
+    """Log-mel power (dB) of ``n_frames`` frames; ``padded`` starts at the first frame's window."""
+    frames = np.lib.stride_tricks.sliding_window_view(padded, cfg.n_fft)[:: cfg.hop_length][:n_frames]
+    spectrum = scipy.fft.rfft(frames * _window(cfg.n_fft, cfg.win_length), axis=1)  # complex64
+    power = spectrum.real**2 + spectrum.imag**2
+    mel = power @ _mel_basis(cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax).T
+    return 10.0 * np.log10(np.maximum(mel, POWER_FLOOR))
+
+
+def base_features(audio: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """MFCC or log-mel frames of a 16 kHz signal, before deltas and CMVN.
+
+    Returns
+    -------
+    np.ndarray, shape (frame_count(len(audio)), n_mfcc or n_mels), float32.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    n_frames = frame_count(len(audio), cfg.hop_length)
+    half = cfg.n_fft // 2
+    padded = np.pad(audio, (half, half + cfg.hop_length))
+    blocks = []
+    for first in range(0, n_frames, BLOCK_FRAMES):
+        count = min(BLOCK_FRAMES, n_frames - first)
+        start = first * cfg.hop_length
+        segment = padded[start : start + (count - 1) * cfg.hop_length + cfg.n_fft]
+        logmel = _log_mel_block(segment, cfg, count)
+        if cfg.kind != "logmel":
+            logmel = scipy.fft.dct(logmel, type=2, axis=1, norm="ortho")[:, : cfg.n_mfcc]
+        blocks.append(logmel.astype(np.float32))
+    return np.concatenate(blocks) if blocks else np.zeros((0, cfg.dim), np.float32)
+
+
+def deltas(x: np.ndarray, width: int = 9) -> np.ndarray:
+    """Regression deltas over ``width`` frames (librosa's formula, edges repeated)."""
+    half = width // 2
+    padded = np.pad(x, ((half, half), (0, 0)), mode="edge")
+    weights = np.arange(-half, half + 1, dtype=np.float32)
+    out = np.zeros_like(x)
+    for k, w in enumerate(weights):
+        if w:
+            out += w * padded[k : k + len(x)]
+    return out / np.sum(weights**2)
+
+
+def cmvn(x: np.ndarray) -> np.ndarray:
+    """Per-utterance cepstral mean and variance normalisation over frames."""
+    if len(x) == 0:
+        return x
+    mean = x.mean(axis=0, dtype=np.float64)
+    std = x.std(axis=0, dtype=np.float64)
+    return ((x - mean) / np.maximum(std, CMVN_STD_FLOOR)).astype(np.float32)
+
+
+def compute_features(audio: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """Features of a 16 kHz mono signal on the 10 ms frame grid.
+
+    Returns
+    -------
+    np.ndarray, shape (frame_count(len(audio)), cfg.dim), float32.
+    """
+    x = base_features(audio, cfg)
+    if cfg.kind == "mfcc_deltas":
+        d1 = deltas(x)
+        x = np.concatenate([x, d1, deltas(d1)], axis=1)
+    if cfg.cmvn == "utterance":
+        x = cmvn(x)
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def region_mfcc(audio: np.ndarray, cfg: RegionConfig = RegionConfig()) -> np.ndarray:
+    """The notebook generator's 1 ms MFCC grid: frame k centred at k ms, per-file CMVN.
+
+    Exactly ``librosa.feature.mfcc(y, sr=16000, n_mfcc=13, n_fft=400, win_length=400,
+    hop_length=16, center=True)`` then mean/std normalisation over all frames of the file.
+
+    Returns
+    -------
+    np.ndarray, shape (n_ms_frames, n_mfcc), float32.
+    """
+    import librosa
+
+    m = librosa.feature.mfcc(
+        y=np.asarray(audio, dtype=np.float32),
+        sr=SAMPLE_RATE,
+        n_mfcc=cfg.n_mfcc,
+        n_fft=cfg.n_fft,
+        win_length=cfg.win_length,
+        hop_length=cfg.hop_length,
+        center=True,
+    ).T
+    mean, std = m.mean(axis=0), m.std(axis=0)
+    return ((m - mean) / np.maximum(std, CMVN_STD_FLOOR)).astype(np.float32)
