@@ -39,6 +39,7 @@ class BuildConfig:
     reader: ReaderConfig = ReaderConfig()
     shard_items: int = 64  # annotation files per shard, at most
     shard_seconds: float = 3600.0  # audio per shard, at most (bounds a worker's memory)
+    include: tuple[str, ...] = ()  # glob patterns on annotation paths relative to the corpus; () = all
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -99,6 +100,13 @@ def _item_to_dict(item: CorpusItem) -> dict[str, Any]:
 
 def _item_from_dict(d: dict[str, Any]) -> CorpusItem:
     return CorpusItem(Path(d["annotation"]), None if d["audio"] is None else Path(d["audio"]), d["format"], Path(d["root"]))
+
+
+def _included(item: CorpusItem, patterns: tuple[str, ...]) -> bool:
+    import fnmatch
+
+    rel = item.relative.as_posix()
+    return not patterns or any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(item.annotation.name, p) for p in patterns)
 
 
 def plan_shards(items: list[CorpusItem], cfg: BuildConfig) -> list[list[int]]:
@@ -257,7 +265,7 @@ def build_dataset(
                                "rerun with the same options, or build into a new directory")
     else:
         fmt, found = discover(corpus, cfg.format)
-        items = found.items
+        items = [i for i in found.items if _included(i, cfg.include)]
         plan = {
             "corpus": str(Path(corpus)), "format": fmt, "config": cfg.to_dict(),
             "items": [_item_to_dict(i) for i in items],

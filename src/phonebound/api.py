@@ -1,0 +1,64 @@
+"""Keyword-argument entry points behind the CLI (options to configs, summaries to text)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from .config import FeatureConfig, RegionConfig
+from .corpus import ReaderConfig
+from .dataset.build import BuildConfig, BuildSummary, build_dataset
+from .dataset.executors import close_executor, make_executor
+from .dataset.splits import SplitConfig, dataset_info, split_dataset
+
+
+def build(corpus: Path, output: Path, *, format=None, tier=None, layout="sequence", features="mfcc_deltas",
+          region_ms=10, min_silence=0.3, speaker_regex=None, include=(), jobs=1, executor="local",
+          scheduler=None, resume=False, overwrite=False, progress=False) -> BuildSummary:
+    cfg = BuildConfig(
+        layout=layout, format=format, features=FeatureConfig(kind=features),
+        region=RegionConfig(region_ms=region_ms, difference=layout == "difference"),
+        reader=ReaderConfig(tier=tier, min_silence=min_silence, speaker_regex=speaker_regex), include=tuple(include),
+    )
+    pool = make_executor(executor, jobs, scheduler)
+    try:
+        return build_dataset(corpus, output, cfg, executor=pool, resume=resume, overwrite=overwrite, progress=progress)
+    finally:
+        close_executor(pool)
+
+
+def print_build_summary(s: BuildSummary, console) -> None:
+    reasons = Counter(reason.split(" (")[0] for _, reason in s.skipped)
+    console.print(f"built {s.out}: {s.files} files, {s.utterances} utterances, {s.hours * 60:.1f} min of audio, "
+                  f"{s.boundaries} boundaries, {s.frames} rows in {s.seconds:.1f} s"
+                  + (f" ({s.shards_reused} shards reused)" if s.shards_reused else ""))
+    if s.skipped:
+        console.print(f"skipped {len(s.skipped)} (listed in {s.out / 'skipped.tsv'}):")
+        for reason, n in reasons.most_common(5):
+            console.print(f"  {n} × {reason}")
+    if s.warnings:
+        console.print(f"{len(s.warnings)} repaired annotation problems (listed in {s.out / 'warnings.txt'})")
+
+
+def split(dataset: Path, *, by="speaker", dev=0.1, test=0.1, seed=0, dev_keys=(), test_keys=()) -> Counter:
+    return split_dataset(dataset, SplitConfig(by=by, dev=dev, test=test, seed=seed, dev_keys=tuple(dev_keys),
+                                              test_keys=tuple(test_keys)))
+
+
+def print_info(dataset: Path, console, as_json: bool = False) -> None:
+    info = dataset_info(dataset)
+    if as_json:
+        console.print_json(json.dumps(info))
+        return
+    labels = info.pop("labels")
+    console.print(f"[bold]{info['path']}[/] ({info['layout']} layout, from {info['corpus']})")
+    console.print(f"  utterances {info['utterances']}, speakers {info['speakers']}, groups {info['groups']}")
+    console.print(f"  audio {info['minutes']:.1f} min ({info['hours']:.3f} h), rows {info['rows']}")
+    console.print(f"  boundaries {info['boundaries']} ({info['boundaries_per_second']:.2f} per second)")
+    console.print(f"  splits {info['splits']}")
+    if "label_counts" in info:
+        console.print(f"  label counts {info['label_counts']}")
+    top = ", ".join(f"{k or '(silence)'}:{v}" for k, v in list(labels.items())[:25])
+    console.print(f"  {len(labels)} phone labels; most frequent: {top}")
+    console.print(f"  skipped files {info['skipped']}")

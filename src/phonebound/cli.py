@@ -1,0 +1,134 @@
+"""The ``phonebound`` command line: thin Typer wrappers over the library, no logic here."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from .errors import PhoneboundError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Find phone boundaries in speech: build datasets, train, evaluate, segment.")
+console = Console(stderr=True)
+out = Console()
+
+
+def user_errors(fn):
+    """Print a user error as one line and exit non-zero instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except PhoneboundError as e:
+            console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted[/]: finished work is kept; rerun the same command (with --resume) to continue")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _split_list(value: Optional[str]) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
+
+
+@app.command()
+@user_errors
+def build(
+    corpus: Path = typer.Argument(..., help="Corpus directory (TextGrid, CGN, TIMIT, HTK/festvox .lab, Buckeye)."),
+    output: Path = typer.Argument(..., help="Dataset directory to write."),
+    format: Optional[str] = typer.Option(None, "--format", help="textgrid|cgn|timit|lab|buckeye (default: detect)."),
+    tier: Optional[str] = typer.Option(None, help="Name of the phone tier (default: a common phone-tier name)."),
+    layout: str = typer.Option("sequence", help="sequence (whole utterances) | region | difference (the notebook's)."),
+    features: str = typer.Option("mfcc_deltas", help="mfcc_deltas | mfcc | logmel (sequence layout)."),
+    region_ms: int = typer.Option(10, help="Region length in ms (region/difference layouts)."),
+    min_silence: float = typer.Option(0.3, help="Seconds of silence that end a speaker turn (CGN, multi-speaker)."),
+    speaker_regex: Optional[str] = typer.Option(None, help="Regex on the relative path; group 1 names the speaker."),
+    include: Optional[str] = typer.Option(None, help="Comma-separated glob patterns of annotation files to use."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel worker processes."),
+    executor: str = typer.Option("local", help="local | dask"),
+    scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address, e.g. tcp://HOST:8786."),
+    resume: bool = typer.Option(False, help="Continue an interrupted build; finished shards are kept."),
+    overwrite: bool = typer.Option(False, help="Replace an existing dataset at OUTPUT."),
+    split: Optional[str] = typer.Option(None, help="Also split: speaker | file | group."),
+    dev: float = typer.Option(0.1, help="Dev fraction for --split."),
+    test: float = typer.Option(0.1, help="Test fraction for --split."),
+    seed: int = typer.Option(0, help="Seed for --split."),
+):
+    """Read a corpus with phone alignments and write a dataset (features + boundary targets)."""
+    from . import api
+
+    summary = api.build(corpus, output, format=format, tier=tier, layout=layout, features=features,
+                        region_ms=region_ms, min_silence=min_silence, speaker_regex=speaker_regex,
+                        include=_split_list(include), jobs=jobs, executor=executor, scheduler=scheduler,
+                        resume=resume, overwrite=overwrite, progress=sys.stderr.isatty())
+    api.print_build_summary(summary, out)
+    if split:
+        counts = api.split(output, by=split, dev=dev, test=test, seed=seed)
+        out.print(f"split by {split}: {dict(counts)}")
+
+
+@app.command("import-csv")
+@user_errors
+def import_csv(csv: Path = typer.Argument(..., help="A notebook CSV (region,label,sample_rate,begin,end,audiopath)."),
+               output: Path = typer.Argument(..., help="Dataset directory to write."),
+               speaker_regex: Optional[str] = typer.Option(None, help="Regex on audiopath; group 1 names the speaker.")):
+    """Import the notebook's CSV dataset into the dataset store."""
+    from .dataset.seedcsv import import_csv as run
+
+    s = run(csv, output, speaker_regex)
+    out.print(f"imported {s.rows} rows ({s.layout} layout) in {s.utterances} utterance(s); "
+              f"dropped {s.empty_regions} empty regions; skipped {len(s.bad_rows)} malformed rows"
+              + (f" (first: line {s.bad_rows[0][0]}: {s.bad_rows[0][1]}; all in {output}/skipped.tsv)" if s.bad_rows else ""))
+
+
+@app.command("export-csv")
+@user_errors
+def export_csv(dataset: Path = typer.Argument(..., help="A region/difference dataset."),
+               csv: Path = typer.Argument(..., help="CSV file to write."),
+               audio_root: Optional[Path] = typer.Option(None, help="Write audiopath relative to this folder.")):
+    """Write a region/difference dataset in the notebook's exact CSV layout."""
+    from .dataset.seedcsv import export_csv as run
+
+    n = run(dataset, csv, audio_root)
+    out.print(f"wrote {n} rows to {csv}")
+
+
+@app.command()
+@user_errors
+def split(dataset: Path = typer.Argument(..., help="Dataset directory."),
+          by: str = typer.Option("speaker", help="speaker | file | group"),
+          dev: float = typer.Option(0.1), test: float = typer.Option(0.1), seed: int = typer.Option(0),
+          dev_keys: Optional[str] = typer.Option(None, help="Comma-separated keys for dev (instead of a draw)."),
+          test_keys: Optional[str] = typer.Option(None, help="Comma-separated keys for test.")):
+    """Split a dataset into train/dev/test so that no speaker (file, group) is in two splits."""
+    from . import api
+
+    counts = api.split(dataset, by=by, dev=dev, test=test, seed=seed, dev_keys=_split_list(dev_keys),
+                       test_keys=_split_list(test_keys))
+    out.print(f"utterances per split: {dict(counts)}")
+
+
+@app.command()
+@user_errors
+def info(dataset: Path = typer.Argument(..., help="Dataset directory."),
+         json_output: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """Summarise a dataset: utterances, speakers, hours, frames, boundary rate, labels."""
+    from . import api
+
+    api.print_info(dataset, out, json_output)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
