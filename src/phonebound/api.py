@@ -62,3 +62,47 @@ def print_info(dataset: Path, console, as_json: bool = False) -> None:
     top = ", ".join(f"{k or '(silence)'}:{v}" for k, v in list(labels.items())[:25])
     console.print(f"  {len(labels)} phone labels; most frequent: {top}")
     console.print(f"  skipped files {info['skipped']}")
+
+
+def parse_params(values: list[str]) -> dict:
+    """``KEY=VALUE`` strings to a dict, values parsed as TOML scalars (numbers, booleans, strings)."""
+    from .config import tomllib
+    from .errors import PhoneboundError
+
+    params = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise PhoneboundError(f"bad --param {item!r}", fix="write KEY=VALUE, e.g. --param hidden=96")
+        try:
+            params[key.strip()] = tomllib.loads(f"v = {value.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            params[key.strip()] = value.strip()
+    return params
+
+
+def train(datasets, output, *, config=None, model=None, params=None, augment=None, init=None, resume=False,
+          progress=False, **train_options):
+    from dataclasses import replace
+
+    from .train import Recipe, train as run
+
+    recipe = Recipe.load(config).with_overrides(model=model, model_params=params, **train_options)
+    if augment is not None:
+        recipe.augment = replace(recipe.augment, prob=augment)
+    recipe.data = {**recipe.data, "datasets": [str(d) for d in datasets]}
+    return run(datasets, output, recipe, resume=resume, init=init, progress=progress)
+
+
+def print_train_result(result, console) -> None:
+    dev = result.dev.get("dev", {})
+    console.print(f"trained {result.steps} steps in {result.seconds:.0f} s; best dev at step {result.best_step}"
+                  + (" (stopped early)" if result.stopped_early else ""))
+    if "boundary_f1" in dev:
+        console.print(f"dev boundaries (±20 ms, one-to-one) at threshold {dev['threshold']:.2f}: "
+                      f"P {dev['boundary_precision']:.3f}  R {dev['boundary_recall']:.3f}  "
+                      f"F1 {dev['boundary_f1']:.3f}  R-value {dev['r_value']:.3f}")
+    if "class1_recall" in dev:
+        console.print(f"dev regions: accuracy {dev['accuracy']:.3f}  class-1 precision {dev['class1_precision']:.3f}  "
+                      f"recall {dev['class1_recall']:.3f}  F1 {dev['class1_f1']:.3f}")
+    console.print(f"model written to {result.out}")

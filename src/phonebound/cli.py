@@ -126,6 +126,47 @@ def info(dataset: Path = typer.Argument(..., help="Dataset directory."),
     api.print_info(dataset, out, json_output)
 
 
+def _params(values: Optional[List[str]]) -> dict:
+    from .api import parse_params
+
+    return parse_params(values or [])
+
+
+@app.command()
+@user_errors
+def train(
+    paths: List[Path] = typer.Argument(..., help="DATASET [DATASET ...] OUT_MODEL: datasets to train on, then the model directory."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Recipe TOML ([model], [train], [augment], [decode])."),
+    model: Optional[str] = typer.Option(None, help="bilstm (default) | window | unsupervised"),
+    param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="Model parameter KEY=VALUE, e.g. hidden=96."),
+    steps: Optional[int] = typer.Option(None, help="Train exactly this many steps."),
+    epochs: Optional[int] = typer.Option(None, help="Epochs (when --steps is not given)."),
+    lr: Optional[float] = typer.Option(None, help="Adam learning rate."),
+    batch_size: Optional[int] = typer.Option(None, help="Window model: examples per batch."),
+    balance: Optional[str] = typer.Option(None, help="weight | oversample | none (train split only)."),
+    multiply: Optional[int] = typer.Option(None, help="Oversampling factor for positive examples."),
+    metric: Optional[str] = typer.Option(None, help="Dev metric: boundary_f1 | class1_f1 | class1_recall | accuracy."),
+    patience: Optional[int] = typer.Option(None, help="Dev evaluations without improvement before stopping."),
+    seed: Optional[int] = typer.Option(None),
+    threads: Optional[int] = typer.Option(None, help="Torch CPU threads."),
+    device: Optional[str] = typer.Option(None, help="cpu | cuda | cuda:N"),
+    augment: Optional[float] = typer.Option(None, help="Probability of augmenting a train example (tagger)."),
+    init: Optional[str] = typer.Option(None, help="Start from this model directory ('default': the bundled model)."),
+    resume: bool = typer.Option(False, help="Continue an interrupted run exactly."),
+):
+    """Train a model on the train split; keep the best checkpoint on the dev split."""
+    from . import api
+
+    if len(paths) < 2:
+        raise PhoneboundError("train needs at least one DATASET and an OUT_MODEL directory",
+                              fix="phonebound train DATASET [DATASET ...] OUT_MODEL")
+    result = api.train(paths[:-1], paths[-1], config=config, model=model, params=_params(param), steps=steps,
+                       epochs=epochs, lr=lr, batch_size=batch_size, balance=balance, multiply=multiply, metric=metric,
+                       patience=patience, seed=seed, threads=threads, device=device, augment=augment, init=init,
+                       resume=resume, progress=sys.stderr.isatty())
+    api.print_train_result(result, out)
+
+
 def main() -> None:
     app()
 

@@ -15,7 +15,7 @@ from ..audio import audio_info
 from ..errors import AnnotationError
 from .discover import CorpusItem, annotation_stem
 from .options import ReaderConfig
-from .textgrid import intervals_to_phones, read_textgrid
+from .textgrid import fill_edges, find_phone_tier, intervals_to_phones, read_textgrid
 from .turns import speech_spans, split_turns
 from .types import Utterance
 
@@ -27,12 +27,13 @@ def read(item: CorpusItem, cfg: ReaderConfig) -> list[Utterance]:
     info = audio_info(item.audio)
     seg_tiers = [t for t in tg.tiers if t.kind == "IntervalTier" and t.name.upper().endswith(SEG_SUFFIX)]
     if cfg.tier is not None:
-        seg_tiers = [tg.tier(cfg.tier)]
+        seg_tiers = [find_phone_tier(tg, cfg.tier)]  # interval tiers only; the error lists the tiers found
     if not seg_tiers:
         raise AnnotationError(f"no speaker _SEG tier; tiers found: {', '.join(tg.tier_names)}", item.annotation,
                               "pass --tier with the phone tier's name")
     speakers = {t.name[: -len(SEG_SUFFIX)] if t.name.upper().endswith(SEG_SUFFIX) else t.name:
-                intervals_to_phones(t.entries, item.annotation, info.duration) for t in seg_tiers}
+                fill_edges(intervals_to_phones(t.entries, item.annotation, info.duration), max(0.0, tg.xmin),
+                           info.duration) for t in seg_tiers}
     spans = {spk: speech_spans(ph) for spk, ph in speakers.items()}
     channels = _speaker_channels(item, spans, info.channels)
     recording = annotation_stem(item.annotation)
@@ -53,12 +54,12 @@ def _speaker_channels(item: CorpusItem, spans: dict, n_channels: int) -> dict[st
         return {spk: None for spk in spans}
     import soundfile as sf
 
-    audio, rate = sf.read(str(item.audio), dtype="float32", always_2d=True)
+    rate = sf.info(str(item.audio)).samplerate
     channels = {}
     for i, (spk, speaker_spans) in enumerate(spans.items()):
-        energy = np.zeros(audio.shape[1])
-        for start, end in speaker_spans:
-            seg = audio[int(start * rate) : int(end * rate)]
+        energy = np.zeros(n_channels)
+        for start, end in speaker_spans:  # read only the speech: CGN recordings run to tens of minutes
+            seg = sf.read(str(item.audio), start=int(start * rate), stop=int(end * rate), dtype="float32", always_2d=True)[0]
             energy += (seg.astype(np.float64) ** 2).sum(axis=0)
-        channels[spk] = int(np.argmax(energy)) if energy.any() else min(i, audio.shape[1] - 1)
+        channels[spk] = int(np.argmax(energy)) if energy.any() else min(i, n_channels - 1)
     return channels

@@ -83,7 +83,9 @@ def discover(root: str | Path, fmt: str | None = None) -> tuple[str, Discovery]:
         raise PhoneboundError(f"unknown format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
     files = _walk(root)
     fmt = fmt or detect_format(root, files)
-    audio = [p for p in files if is_audio_file(p)]
+    # A single annotation file: its audio lies beside it, not in the one-file walk.
+    pool = files if root.is_dir() else sorted(p for p in root.parent.iterdir() if p.is_file())
+    audio = [p for p in pool if is_audio_file(p)]
     by_dir_stem: dict[tuple[Path, str], list[Path]] = defaultdict(list)
     by_stem: dict[str, list[Path]] = defaultdict(list)
     for a in audio:
@@ -99,7 +101,7 @@ def discover(root: str | Path, fmt: str | None = None) -> tuple[str, Discovery]:
         if match is not None:
             used.add(match)
         result.items.append(CorpusItem(f, match, fmt, base))
-    result.unpaired_audio = [a for a in audio if a not in used]
+    result.unpaired_audio = [a for a in audio if a not in used] if root.is_dir() else []
     return fmt, result
 
 

@@ -7,7 +7,7 @@ from ..audio import audio_info
 from ..errors import AnnotationError
 from .discover import CorpusItem
 from .options import ReaderConfig, speaker_and_group, utterance_id
-from .textgrid import intervals_to_phones, read_text
+from .textgrid import fill_edges, intervals_to_phones, read_text
 from .types import Utterance
 
 HTK_UNITS_PER_SECOND = 10_000_000  # HTK times are in 100 ns units
@@ -45,7 +45,7 @@ def parse_end_times(text: str, path) -> list[tuple[float, float, str]]:
         raise AnnotationError("no '#' line ending the header", path, "check that this is a festvox/Buckeye label file") from None
     entries, previous = [], 0.0
     for n, line in enumerate(body, 1):
-        fields = line.replace(";", " ").split()
+        fields = line.split(";")[0].split()
         if not fields:
             continue
         try:
@@ -53,7 +53,8 @@ def parse_end_times(text: str, path) -> list[tuple[float, float, str]]:
         except ValueError:
             raise AnnotationError(f"line {n} after '#': end time must be a number, got {line.strip()!r}", path,
                                   "fix the line") from None
-        label = " ".join(fields[2:]) if len(fields) > 2 else ""
+        # Buckeye may append "; comment" to a label; keep the label only
+        label = line.split(";")[0].split(None, 2)[2].strip() if len(fields) > 2 else ""
         entries.append((previous, end, label))
         previous = end
     if not entries:
@@ -75,6 +76,7 @@ def read(item: CorpusItem, cfg: ReaderConfig) -> list[Utterance]:
     phones = intervals_to_phones(entries, item.annotation, end_limit=info.duration)
     if not phones:
         raise AnnotationError("no phones inside the audio's duration", item.annotation, "check the label times")
+    phones = fill_edges(phones, 0.0, phones[-1].end)  # unlabelled audio before the first label is silence
     speaker, group = speaker_and_group(item, cfg)
     return [Utterance(utterance_id(item), item.audio, 0.0, min(info.duration, phones[-1].end), phones, speaker, None,
                       item.annotation, group)]

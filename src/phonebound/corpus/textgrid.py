@@ -171,6 +171,20 @@ def intervals_to_phones(
     return merge_silences(phones)
 
 
+def fill_edges(phones: list[Phone], start: float, end: float) -> list[Phone]:
+    """Phones covering ``start``..``end``: an unlabelled stretch before the first interval or after
+    the last one is silence, like a gap between intervals (so the first sound's onset and the last
+    one's offset count as boundaries)."""
+    if not phones:
+        return phones
+    out = list(phones)
+    if out[0].start > start + TIME_EPSILON:
+        out.insert(0, Phone(start, out[0].start, ""))
+    if out[-1].end < end - TIME_EPSILON:
+        out.append(Phone(out[-1].end, end, ""))
+    return merge_silences(out)
+
+
 def merge_silences(phones: list[Phone]) -> list[Phone]:
     """Merge neighbouring unlabelled intervals: a gap next to an empty interval is one silence."""
     out: list[Phone] = []

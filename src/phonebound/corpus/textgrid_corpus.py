@@ -7,7 +7,7 @@ import fnmatch
 from ..audio import audio_info
 from .discover import CorpusItem
 from .options import ReaderConfig, speaker_and_group, utterance_id
-from .textgrid import find_phone_tier, intervals_to_phones, read_textgrid
+from .textgrid import fill_edges, find_phone_tier, intervals_to_phones, read_textgrid
 from .turns import split_turns
 from .types import Utterance
 
@@ -22,16 +22,18 @@ def read(item: CorpusItem, cfg: ReaderConfig) -> list[Utterance]:
     uid = utterance_id(item)
     speaker_tiers = [t for t in tg.tiers if t.kind == "IntervalTier" and fnmatch.fnmatch(t.name.lower(), MFA_SPEAKER_TIER)]
     if cfg.tier is None and len(speaker_tiers) > 1:
-        return _per_speaker(item, tg, speaker_tiers, info.duration, cfg, uid, group)
+        return _per_speaker(item, tg, speaker_tiers, info.duration, cfg, uid, group, end)
     tier = find_phone_tier(tg, cfg.tier)
     phones = intervals_to_phones(tier.entries, item.annotation, end_limit=info.duration)
     start = max(0.0, min(tg.xmin, phones[0].start if phones else tg.xmin))
+    phones = fill_edges(phones, start, end)
     return [Utterance(uid, item.audio, start, end, phones, speaker, None, item.annotation, group)]
 
 
-def _per_speaker(item, tg, tiers, duration, cfg, uid, group) -> list[Utterance]:
+def _per_speaker(item, tg, tiers, duration, cfg, uid, group, end) -> list[Utterance]:
     """MFA multi-speaker TextGrids: one utterance per speaker turn."""
-    per_speaker = {t.name.rsplit(" - ", 1)[0]: intervals_to_phones(t.entries, item.annotation, duration) for t in tiers}
+    per_speaker = {t.name.rsplit(" - ", 1)[0]: fill_edges(intervals_to_phones(t.entries, item.annotation, duration),
+                                                          max(0.0, tg.xmin), end) for t in tiers}
     from .turns import speech_spans
 
     utts = []

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from .types import Phone
+from .types import SILENCE_LABELS, Phone
 
 
 def speech_spans(phones: list[Phone]) -> list[tuple[float, float]]:
-    """Start and end of each run of labelled (non-empty) intervals."""
+    """Start and end of each run of speech (intervals not labelled as silence)."""
     spans: list[tuple[float, float]] = []
     for p in phones:
-        if not p.label:
+        if p.label in SILENCE_LABELS:
             continue
         if spans and abs(spans[-1][1] - p.start) < 1e-6:
             spans[-1] = (spans[-1][0], p.end)
@@ -38,7 +38,7 @@ def split_turns(
     spans = speech_spans(phones)
     turns: list[list[float]] = []
     for start, end in spans:
-        if turns and start - turns[-1][1] < min_silence:
+        if turns and start - turns[-1][1] < min_silence - 1e-6:  # 1.65 - 1.35 is 0.2999...: a 0.3 s pause splits
             turns[-1][1] = end
         else:
             turns.append([start, end])

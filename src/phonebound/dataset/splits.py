@@ -25,7 +25,7 @@ SPLIT_KEYS = ("speaker", "file", "group")
 @dataclass(frozen=True)
 class SplitConfig:
     by: str = "speaker"  # "speaker" | "file" | "group" (e.g. the VoxAngeles language folder)
-    dev: float = 0.1  # fraction of the data (by frames) for dev
+    dev: float = 0.1  # fraction of the audio (by duration) for dev
     test: float = 0.1
     seed: int = 0
     dev_keys: tuple[str, ...] = ()  # explicit keys for dev/test instead of a random draw
@@ -71,7 +71,8 @@ def split_dataset(path: str | Path, cfg: SplitConfig = SplitConfig()) -> Counter
     """Write the split of every utterance into ``path``'s index; returns utterances per split."""
     ds = Dataset(path)
     keys = _keys(ds, cfg.by)
-    weights = [float(r - s) for s, r in zip(ds.table.column("row_start").to_pylist(), ds.table.column("row_end").to_pylist())]
+    # Weigh by duration so that every layout of one corpus gets the same split.
+    weights = [max(e - s, 1e-3) for s, e in zip(ds.table.column("start").to_pylist(), ds.table.column("end").to_pylist())]
     mapping = assign_splits(keys, weights, cfg)
     splits = [mapping[k] for k in keys]
     table = ds.table.set_column(ds.table.schema.get_field_index("split"), "split", pa.array(splits, pa.string()))

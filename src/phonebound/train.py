@@ -1,0 +1,169 @@
+"""Training: plain PyTorch, best checkpoint by a dev metric, exact resume, a self-contained model dir.
+
+Run directory (= the model directory)::
+
+    model.pt, config.json      best weights and the full config (what evaluate/segment need)
+    metrics.jsonl              one JSON line per logged step and per dev evaluation
+    dev_metrics.json           dev scores of the best checkpoint (boundary and frame metrics)
+    checkpoints/last.pt        everything needed to resume exactly (weights, optimizer, RNG, step)
+    tb/                        TensorBoard logs
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+
+from .augment import AugmentConfig
+from .config import DecodeConfig, from_dict, read_toml, to_dict, write_json
+from .dataset.store import Dataset
+from .errors import ModelError, PhoneboundError
+from .io_utils import atomic_path
+
+BALANCES = ("weight", "oversample", "none")
+METRICS = ("boundary_f1", "class1_f1", "class1_recall", "accuracy")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 0  # > 0: train exactly this many steps; else `epochs`
+    epochs: int = 20
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    batch_frames: int = 6000  # tagger: padded frames per batch
+    max_frames: int = 1500  # tagger: longer utterances are cut into chunks of this many frames
+    batch_size: int = 128  # window model: examples per batch, drawn at random
+    balance: str = "weight"  # weight | oversample | none (train split only)
+    multiply: int = 9  # oversample: each positive train example appears this many times
+    pos_weight: float = 0.0  # tagger BCE weight of positives; 0 = negatives / positives of train
+    neighbour_target: float = 0.0  # soft target for frames next to a boundary frame
+    grad_clip: float = 5.0
+    eval_every: int = 0  # steps between dev evaluations; 0 = once per epoch (tagger) / 500 steps
+    patience: int = 0  # evaluations without improvement before stopping; 0 = never stop early
+    metric: str = "boundary_f1"  # boundary_f1 | class1_f1 | class1_recall | accuracy
+    tolerance: float = 0.02  # seconds, for boundary F1
+    seed: int = 0
+    threads: int = 0  # torch threads; 0 = torch's default
+    device: str = "cpu"  # cpu | cuda | cuda:N
+    amp: bool = True  # mixed precision, on GPU only
+    checkpoint_every: int = 100  # steps between resumable checkpoints
+    log_every: int = 20
+
+    def __post_init__(self) -> None:
+        if self.balance not in BALANCES:
+            raise PhoneboundError(f"unknown balance {self.balance!r}", fix=f"use one of {', '.join(BALANCES)}")
+        if self.metric not in METRICS:
+            raise PhoneboundError(f"unknown metric {self.metric!r}", fix=f"use one of {', '.join(METRICS)}")
+
+
+@dataclass
+class Recipe:
+    """Everything a training run needs besides the data: model, training, augmentation, decoding."""
+
+    model: dict[str, Any] = field(default_factory=lambda: {"name": "bilstm"})
+    train: TrainConfig = field(default_factory=TrainConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Recipe:
+        unknown = set(d) - {"model", "train", "augment", "decode", "data"}
+        if unknown:
+            raise PhoneboundError(f"unknown recipe section(s) {', '.join(sorted(unknown))}",
+                                  fix="use [model], [train], [augment], [decode], [data]")
+        model = dict(d.get("model", {"name": "bilstm"}))
+        model.setdefault("name", "bilstm")
+        return cls(model, from_dict(TrainConfig, d.get("train"), "train"),
+                   from_dict(AugmentConfig, d.get("augment"), "augment"),
+                   from_dict(DecodeConfig, d.get("decode"), "decode"), dict(d.get("data", {})))
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> Recipe:
+        return cls() if path is None else cls.from_dict(read_toml(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": dict(self.model), "train": to_dict(self.train), "augment": to_dict(self.augment),
+                "decode": to_dict(self.decode), "data": dict(self.data)}
+
+    def with_overrides(self, model: str | None = None, model_params: dict | None = None, **train: Any) -> Recipe:
+        r = Recipe(dict(self.model), self.train, self.augment, self.decode, dict(self.data))
+        if model is not None and model != r.model.get("name"):
+            r.model = {"name": model}
+        r.model.update(model_params or {})
+        r.train = replace(r.train, **{k: v for k, v in train.items() if v is not None})
+        return r
+
+    @property
+    def model_name(self) -> str:
+        return self.model["name"]
+
+    @property
+    def model_params(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model.items() if k != "name"}
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    steps: int
+    best_step: int
+    dev: dict[str, Any]
+    seconds: float
+    stopped_early: bool = False
+
+
+def train(datasets: list[str | Path], out: str | Path, recipe: Recipe = Recipe(), resume: bool = False,
+          init: str | Path | None = None, progress: bool = False, max_steps: int | None = None) -> TrainResult:
+    """Train on the train split of ``datasets`` and write a model directory ``out``.
+
+    ``resume`` continues from ``out/checkpoints/last.pt`` exactly; ``init`` starts from the weights
+    of another model directory (fine-tuning; ``"default"`` is the bundled model). ``max_steps``
+    stops early without marking the run finished (used to test interruption).
+    """
+    from .training_loop import Loop
+
+    loop = Loop([Dataset(d) for d in datasets], Path(out), recipe, init=init, progress=progress)
+    return loop.run(resume=resume, max_steps=max_steps)
+
+
+def checkpoint_path(out: Path) -> Path:
+    return out / "checkpoints" / "last.pt"
+
+
+def save_checkpoint(out: Path, state: dict[str, Any]) -> None:
+    import torch
+
+    with atomic_path(checkpoint_path(out)) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(out: Path) -> dict[str, Any] | None:
+    import torch
+
+    path = checkpoint_path(out)
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:
+        raise ModelError(f"cannot read checkpoint ({e})", path, "delete it to start over") from None
+
+
+def append_jsonl(path: Path, record: dict[str, Any]) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record, default=float) + "\n")
+
+
+def pos_weight_from(fraction: float) -> float:
+    """negatives / positives for a positive fraction (1.0 when undefined)."""
+    return (1 - fraction) / fraction if 0 < fraction < 1 else 1.0
+
+
+def lr_at(step: int, total: int, base: float) -> float:
+    """Constant learning rate (the notebook's); kept as a function so schedules can be added."""
+    return base
+

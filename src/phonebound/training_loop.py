@@ -1,0 +1,356 @@
+"""The training loop behind :func:`phonebound.train.train`, for taggers and window models."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import HOP_S, to_dict
+from .data import TaggerData, WindowData, check_compatible, soften
+from .dataset.store import Dataset
+from .decode import pick_peaks, tune_threshold
+from .detector import load_detector, save_model, tagger_scores
+from .errors import ModelError, PhoneboundError
+from .metrics import BoundaryCounts, frame_metrics
+from .models import build_model, get_spec
+from .train import (Recipe, TrainResult, append_jsonl, checkpoint_path, load_checkpoint, lr_at, pos_weight_from,
+                    save_checkpoint)
+
+THRESHOLD_GRID = tuple(np.round(np.arange(0.1, 0.951, 0.05), 2))
+
+
+class Loop:
+    def __init__(self, datasets: list[Dataset], out: Path, recipe: Recipe, init=None, progress: bool = False):
+        self.datasets, self.out, self.recipe, self.progress = datasets, out, recipe, progress
+        self.cfg = recipe.train
+        spec = get_spec(recipe.model_name)
+        self.kind = spec.kind
+        if self.kind == "untrained":
+            raise PhoneboundError(f"model {recipe.model_name!r} has nothing to train",
+                                  fix="use it directly: `phonebound evaluate spectral DATA`")
+        check_compatible(datasets, self.kind)
+        if self.cfg.threads > 0:
+            torch.set_num_threads(self.cfg.threads)
+        self.device = torch.device(self.cfg.device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise PhoneboundError(f"--device {self.cfg.device} requested but no CUDA GPU is available", fix="use --device cpu")
+        self.rank, self.world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+        torch.manual_seed(self.cfg.seed)
+        self._setup_data()
+        self.model = build_model(recipe.model_name, recipe.model_params, self.input_dim).to(self.device)
+        if init is not None:
+            self._load_init(init)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+        self.ddp_model = self.model
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.ddp_model = DistributedDataParallel(self.model)
+        self.use_amp = self.cfg.amp and self.device.type == "cuda"
+
+    # --- data -------------------------------------------------------------------------------
+    def _setup_data(self) -> None:
+        c = self.cfg
+        if self.kind == "tagger":
+            if c.balance == "oversample":
+                raise PhoneboundError("--balance oversample repeats window examples; taggers see whole utterances",
+                                      fix="use --balance weight (or none) with the bilstm tagger")
+            self.train_data = TaggerData(self.datasets, "train", c.max_frames, self.recipe.augment, c.seed)
+            self.dev_data = TaggerData(self.datasets, "dev", max_frames=10**9)
+            self.input_dim = self.datasets[0].feature_dim
+            self.pos_weight = (c.pos_weight or pos_weight_from(self.train_data.positive_fraction())) \
+                if c.balance == "weight" else 1.0
+            self.steps_per_epoch = math_ceil(len(self.train_data.epoch_batches(0, c.batch_frames)), self.world)
+        else:
+            multiply = c.multiply if c.balance == "oversample" else 1
+            self.train_data = WindowData(self.datasets, "train", oversample=multiply, seed=c.seed)
+            self.dev_data = WindowData(self.datasets, "dev")
+            self.input_dim = int(self.datasets[0].shard_array(self.datasets[0].shards()[0], "features").shape[-1])
+            pos = float(self.train_data.labels.mean())
+            self.class_weight = torch.tensor([1.0, pos_weight_from(pos)]) if c.balance == "weight" else None
+            self.steps_per_epoch = math_ceil(len(self.train_data), c.batch_size * self.world)
+        self.total_steps = c.steps if c.steps > 0 else c.epochs * self.steps_per_epoch
+        default_eval = self.steps_per_epoch if self.kind == "tagger" else 500
+        self.eval_every = c.eval_every or default_eval
+
+    def _load_init(self, init) -> None:
+        source = load_detector(init)
+        if source.module is None:
+            raise ModelError("the --init model has no weights", source.path, "pick a trained model directory")
+        own, theirs = self.model.state_dict(), source.module.state_dict()
+        shared = {k: v for k, v in theirs.items() if k in own and own[k].shape == v.shape}
+        if source.name == self.recipe.model_name and len(shared) != len(own):
+            raise ModelError("the --init model's architecture differs from this recipe's", source.path,
+                             "train with the init model's settings (its config.json) or drop --init")
+        if not shared:
+            raise ModelError("no weights of the --init model fit this model", source.path, "check --model")
+        self.model.load_state_dict(shared, strict=False)
+        self.init_from = str(source.path)
+
+    # --- steps ------------------------------------------------------------------------------
+    def _tagger_batch(self, step: int, epoch: int, pos: int, batches: list[list[int]]):
+        ks = batches[pos * self.world + self.rank] if pos * self.world + self.rank < len(batches) else batches[-1]
+        return self.train_data.collate(ks, epoch)
+
+    def _loss(self, batch) -> torch.Tensor:
+        if self.kind == "tagger":
+            x, y, lengths = (t.to(self.device) for t in batch)
+            with torch.autocast(self.device.type, enabled=self.use_amp):
+                logits = self.ddp_model(x, lengths)
+            mask = torch.arange(x.shape[1], device=self.device)[None, :] < lengths[:, None]
+            target = soften(y, lengths, self.cfg.neighbour_target)
+            loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(self.pos_weight, device=self.device))
+            return loss_fn(logits.float()[mask], target[mask])
+        x, y = (t.to(self.device) for t in batch)
+        with torch.autocast(self.device.type, enabled=self.use_amp):
+            logits = self.ddp_model(x)
+        weight = None if self.class_weight is None else self.class_weight.to(self.device)
+        return nn.functional.cross_entropy(logits.float(), y, weight=weight)
+
+    # --- dev evaluation ---------------------------------------------------------------------
+    def evaluate_dev(self, final: bool = False) -> dict[str, Any]:
+        self.model.eval()
+        try:
+            if self.kind == "tagger":
+                return self._dev_tagger(final)
+            return self._dev_window(final)
+        finally:
+            self.model.train()
+
+    def _dev_tagger(self, final: bool) -> dict[str, Any]:
+        scores, refs, targets = [], [], []
+        for k in range(len(self.dev_data)):
+            feats, t, bounds = self.dev_data.example(k)
+            scores.append(tagger_scores(self.model.cpu() if self.device.type == "cpu" else self.model, feats))
+            refs.append(bounds)
+            targets.append(t)
+        return self._boundary_report(scores, refs, targets, final)
+
+    def _boundary_report(self, scores, refs, targets, final: bool) -> dict[str, Any]:
+        d = self.recipe.decode
+        best, table = tune_threshold(scores, refs, THRESHOLD_GRID, self.cfg.tolerance, distance=d.distance,
+                                     prominence=d.prominence, refine=d.refine)
+        counts = BoundaryCounts()
+        for s, r in zip(scores, refs):
+            counts.update(r, pick_peaks(s, best, d.distance, d.prominence, d.refine)[0])
+        result = {"threshold": best, "boundary_f1": counts.f1, "boundary_precision": counts.precision,
+                  "boundary_recall": counts.recall, "r_value": counts.r_value}
+        if final:
+            result["boundary"] = counts.to_dict()
+            result["threshold_table"] = [list(row) for row in table]
+            y_true = np.concatenate(targets) if targets else np.zeros(0)
+            y_pred = np.concatenate([(s >= 0.5).astype(np.int8) for s in scores]) if scores else np.zeros(0)
+            result["frame_at_0.5"] = _frame_dict(frame_metrics(y_true, y_pred))
+        return result
+
+    def _dev_window(self, final: bool) -> dict[str, Any]:
+        preds, labels = [], []
+        with torch.inference_mode():
+            for x, y in self.dev_data.sequential():
+                preds.append(self.model(x.to(self.device)).argmax(-1).cpu().numpy())
+                labels.append(y.numpy())
+        fm = frame_metrics(np.concatenate(labels), np.concatenate(preds))
+        c1 = fm["per_class"]["boundary"]
+        result = {"accuracy": float(fm["accuracy"]), "class1_recall": float(c1["recall"]),
+                  "class1_precision": float(c1["precision"]), "class1_f1": float(c1["f1"])}
+        if final:
+            result["frame"] = _frame_dict(fm)
+        if final or self.cfg.metric == "boundary_f1":
+            result.update(self._window_boundaries(final))
+        return result
+
+    def _window_boundaries(self, final: bool) -> dict[str, Any]:
+        """Slide the window classifier over the dev utterances' audio, as segment does."""
+        from .audio import load_audio
+        from .detector import Detector
+
+        detector = Detector(self._model_config(), self.model.cpu(), decode_cfg=self.recipe.decode)
+        scores, refs, targets = [], [], []
+        for ds in self.datasets:
+            for i in ds.indices("dev"):
+                r = ds.records[i]
+                if not Path(r.audio).exists():
+                    continue  # imported CSVs may name audio that is not here
+                audio = load_audio(r.audio, None if r.channel < 0 else r.channel, r.start, r.end)
+                s = detector.frame_scores(audio)
+                scores.append(s)
+                refs.append(r.boundaries_array)
+                t = np.zeros(len(s), np.int8)
+                t[np.clip(np.rint(r.boundaries_array / HOP_S).astype(int), 0, len(s) - 1)] = 1
+                targets.append(t)
+        self.model.to(self.device)
+        if not scores:
+            return {}
+        return self._boundary_report(scores, refs, targets, final)
+
+    # --- config and checkpoints -------------------------------------------------------------
+    def _model_config(self, threshold: float | None = None) -> dict[str, Any]:
+        ds = self.datasets[0]
+        key = "features" if self.kind == "tagger" else "region"
+        decode = to_dict(self.recipe.decode if threshold is None else replace(self.recipe.decode, threshold=threshold))
+        return {"model": {"name": self.recipe.model_name, "params": self.recipe.model_params},
+                "input": {"layout": ds.layout, key: ds.meta["config"][key], "dim": self.input_dim},
+                "decode": decode, "recipe": self.recipe.to_dict(),
+                "data": {"datasets": [str(d.root) for d in self.datasets],
+                         "train_utterances": sum(len(d.indices("train")) for d in self.datasets),
+                         "dev_utterances": sum(len(d.indices("dev")) for d in self.datasets)},
+                "init": getattr(self, "init_from", None)}
+
+    def _state(self, step: int, epoch: int, pos: int, best: dict, history_bad: int) -> dict[str, Any]:
+        return {"step": step, "epoch": epoch, "pos": pos, "best": best, "bad_evals": history_bad,
+                "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "torch_rng": torch.get_rng_state(), "recipe": self.recipe.to_dict(), "finished": False}
+
+    # --- the loop -----------------------------------------------------------------------------
+    def run(self, resume: bool = False, max_steps: int | None = None) -> TrainResult:
+        t0 = time.perf_counter()
+        is_main = self.rank == 0
+        self.out.mkdir(parents=True, exist_ok=True)
+        state = load_checkpoint(self.out) if resume else None
+        if state is None and not resume and checkpoint_path(self.out).exists():
+            raise PhoneboundError("the output directory holds an earlier run", self.out,
+                                  "pass --resume to continue it, or choose a new output directory")
+        if state is not None:
+            if state["recipe"] != self.recipe.to_dict():
+                raise PhoneboundError("--resume with a recipe that differs from the interrupted run's", self.out,
+                                      "rerun with the same options")
+            if state.get("finished"):
+                return TrainResult(self.out, state["step"], state["best"].get("step", 0), state["best"], 0.0)
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            torch.set_rng_state(state["torch_rng"])
+        step, epoch, pos = (state["step"], state["epoch"], state["pos"]) if state else (0, 0, 0)
+        best, bad = (state["best"], state["bad_evals"]) if state else ({}, 0)
+        if is_main and state is None:
+            from .config import write_json
+
+            write_json(self.out / "recipe.json", self.recipe.to_dict())
+            (self.out / "metrics.jsonl").unlink(missing_ok=True)
+        writer = _tensorboard(self.out / "tb") if is_main else None
+        stop_at = self.total_steps if max_steps is None else min(self.total_steps, max_steps)
+        stopped_early = False
+        bar = _Bar(self.progress and is_main, self.total_steps, step)
+        self.model.train()
+        try:
+            while step < stop_at and not stopped_early:
+                batches = self.train_data.epoch_batches(epoch, self.cfg.batch_frames) if self.kind == "tagger" else None
+                while pos < self.steps_per_epoch and step < stop_at:
+                    batch = (self._tagger_batch(step, epoch, pos, batches) if self.kind == "tagger"
+                             else self.train_data.batch(step * self.world + self.rank, self.cfg.batch_size))
+                    for g in self.optimizer.param_groups:
+                        g["lr"] = lr_at(step, self.total_steps, self.cfg.lr)
+                    loss = self._loss(batch)
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if self.cfg.grad_clip > 0:
+                        nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+                    self.optimizer.step()
+                    step, pos = step + 1, pos + 1
+                    value = float(loss.detach())
+                    bar.update(step, value, best.get("value"))
+                    if is_main and (step % self.cfg.log_every == 0 or step == 1):
+                        append_jsonl(self.out / "metrics.jsonl", {"step": step, "epoch": epoch, "loss": value})
+                        if writer:
+                            writer.add_scalar("train/loss", value, step)
+                    if step % self.eval_every == 0 or step == self.total_steps:
+                        best, bad, stopped_early = self._after_eval(step, epoch, best, bad, writer, is_main)
+                        if stopped_early:
+                            break
+                    if is_main and step % self.cfg.checkpoint_every == 0:
+                        save_checkpoint(self.out, self._state(step, epoch, pos, best, bad))
+                if pos >= self.steps_per_epoch:
+                    epoch, pos = epoch + 1, 0
+        except KeyboardInterrupt:
+            if is_main:
+                save_checkpoint(self.out, self._state(step, epoch, pos, best, bad))
+            raise
+        finally:
+            bar.close()
+            if writer:
+                writer.close()
+        finished = step >= self.total_steps or stopped_early
+        if is_main:
+            state = self._state(step, epoch, pos, best, bad)
+            state["finished"] = finished
+            save_checkpoint(self.out, state)
+            if finished:
+                best = self._finish(best)
+        return TrainResult(self.out, step, best.get("step", 0), best, time.perf_counter() - t0, stopped_early)
+
+    def _after_eval(self, step, epoch, best, bad, writer, is_main):
+        if not is_main:
+            return best, bad, False
+        dev = self.evaluate_dev()
+        value = dev.get(self.cfg.metric, dev.get("class1_f1", 0.0))
+        record = {"step": step, "epoch": epoch, "dev": dev, "metric": self.cfg.metric, "value": value}
+        append_jsonl(self.out / "metrics.jsonl", record)
+        if writer:
+            for k, v in dev.items():
+                if isinstance(v, float):
+                    writer.add_scalar(f"dev/{k}", v, step)
+        if not best or value > best["value"] + 1e-9:
+            best = {"step": step, "value": value, "dev": dev}
+            bad = 0
+            save_model(self.out, self.model, self._model_config(dev.get("threshold")))
+        else:
+            bad += 1
+        return best, bad, bool(self.cfg.patience and bad >= self.cfg.patience)
+
+    def _finish(self, best: dict) -> dict:
+        """Reload the best weights, tune the threshold on dev, write the final config and dev metrics."""
+        if (self.out / "model.pt").exists():
+            self.model.load_state_dict(torch.load(self.out / "model.pt", map_location=self.device, weights_only=True))
+        dev = self.evaluate_dev(final=True)
+        config = self._model_config(dev.get("threshold"))
+        config["dev"] = {k: v for k, v in dev.items() if k != "threshold_table"}
+        config["best_step"] = best.get("step", 0)
+        save_model(self.out, self.model, config)
+        from .config import write_json
+
+        write_json(self.out / "dev_metrics.json", {"best_step": best.get("step", 0), **dev})
+        return {**best, "dev": dev}
+
+
+def math_ceil(a: int, b: int) -> int:
+    return max(1, -(-a // b))
+
+
+def _frame_dict(fm: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fm.items() if k != "report"}
+
+
+def _tensorboard(path: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except Exception:  # tensorboard is optional at run time
+        return None
+    return SummaryWriter(str(path))
+
+
+class _Bar:
+    """A rich progress bar with loss, dev metric and ETA (or nothing when not on a terminal)."""
+
+    def __init__(self, enabled: bool, total: int, done: int):
+        self.enabled = enabled
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("loss {task.fields[loss]}  dev {task.fields[dev]}"), TimeRemainingColumn())
+            self.bar.start()
+            self.task = self.bar.add_task("train", total=total, completed=done, loss="-", dev="-")
+
+    def update(self, step: int, loss: float, dev: float | None) -> None:
+        if self.enabled:
+            self.bar.update(self.task, completed=step, loss=f"{loss:.4f}", dev="-" if dev is None else f"{dev:.3f}")
+
+    def close(self) -> None:
+        if self.enabled:
+            self.bar.stop()
