@@ -106,3 +106,12 @@ def print_train_result(result, console) -> None:
         console.print(f"dev regions: accuracy {dev['accuracy']:.3f}  class-1 precision {dev['class1_precision']:.3f}  "
                       f"recall {dev['class1_recall']:.3f}  F1 {dev['class1_f1']:.3f}")
     console.print(f"model written to {result.out}")
+
+
+def tune(datasets, output, *, trials=20, storage=None, study_name="phonebound", config=None, model=None, timeout=None):
+    from .train import Recipe
+    from .tune import tune as run
+
+    recipe = Recipe.load(config).with_overrides(model=model)
+    recipe.data = {**recipe.data, "datasets": [str(d) for d in datasets]}
+    return run(datasets, output, recipe, trials=trials, storage=storage, study_name=study_name, timeout=timeout)

@@ -167,6 +167,51 @@ def train(
     api.print_train_result(result, out)
 
 
+@app.command()
+@user_errors
+def evaluate(
+    model: str = typer.Argument(..., help="Model directory, 'default' (bundled) or 'spectral' (untrained baseline)."),
+    data: Path = typer.Argument(..., help="Dataset directory (its test split) or a corpus with reference alignments."),
+    output: Optional[Path] = typer.Option(None, "--out", "-o", help="Write metrics.json and plots here."),
+    split: Optional[str] = typer.Option(None, help="dev | test | all (default: test when the dataset is split)."),
+    tolerance: str = typer.Option("0.01,0.02,0.03,0.05", help="Comma-separated tolerances in seconds."),
+    threshold: Optional[float] = typer.Option(None, help="Override the model's (dev-tuned) threshold."),
+    calibrate: Optional[str] = typer.Option(None, help="none | normalize | rate (see README: calibration)."),
+):
+    """Score a model: boundary P/R/F1/R-value (±20 ms, one-to-one), frame metrics, plots."""
+    from .evaluate import evaluate as run, format_summary
+
+    tolerances = tuple(float(t) for t in _split_list(tolerance))
+    result = run(model, data, output, split=split, tolerances=tolerances, threshold=threshold, calibrate=calibrate)
+    out.print(format_summary(result), highlight=False)
+    if output:
+        out.print(f"metrics and plots written to {output}")
+
+
+@app.command()
+@user_errors
+def tune(
+    paths: List[Path] = typer.Argument(..., help="DATASET [DATASET ...] OUT: datasets, then the study directory."),
+    trials: int = typer.Option(20, help="Total number of finished trials wanted (a rerun continues the study)."),
+    storage: Optional[str] = typer.Option(None, help="Optuna storage URL (default sqlite:///OUT/study.db); "
+                                                     "a shared RDB URL lets several machines work on one study."),
+    study_name: str = typer.Option("phonebound", help="Study name inside the storage."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Base recipe TOML."),
+    model: Optional[str] = typer.Option(None, help="window | bilstm (default: the recipe's)."),
+    timeout: Optional[float] = typer.Option(None, help="Stop starting new trials after this many seconds."),
+):
+    """Search hyperparameters with Optuna on the dev split; writes best_recipe.toml and sweep plots."""
+    from . import api
+
+    if len(paths) < 2:
+        raise PhoneboundError("tune needs at least one DATASET and an OUT directory",
+                              fix="phonebound tune DATASET [DATASET ...] OUT")
+    summary = api.tune(paths[:-1], paths[-1], trials=trials, storage=storage, study_name=study_name, config=config,
+                       model=model, timeout=timeout)
+    out.print(f"{summary['trials']} trials; best {summary['best_value']:.4f} with {summary['best_params']}")
+    out.print(f"best recipe written to {summary['best_recipe']}")
+
+
 def main() -> None:
     app()
 

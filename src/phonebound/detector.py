@@ -100,10 +100,10 @@ class Detector:
 
     def boundaries(self, audio: np.ndarray, **overrides) -> tuple[np.ndarray, np.ndarray]:
         """Boundary times (s) and confidences of a 16 kHz signal."""
-        from .decode import decode
+        from .decode import decode_scores
 
         cfg = DecodeConfig(**{**self.decode_cfg.__dict__, **overrides})
-        return decode(self.frame_scores(audio), cfg)
+        return decode_scores(self.frame_scores(audio), cfg)
 
 
 def tagger_scores(module, feats: np.ndarray, chunk: int = CHUNK_FRAMES, context: int = CONTEXT_FRAMES,
@@ -121,6 +121,7 @@ def tagger_scores(module, feats: np.ndarray, chunk: int = CHUNK_FRAMES, context:
     spans = [(s, min(n, s + chunk)) for s in range(0, n, chunk)]
     windows = [(max(0, s - context), min(n, e + context)) for s, e in spans]
     out = np.zeros(n, np.float32)
+    device = next(module.parameters()).device
     with torch.inference_mode():
         for b in range(0, len(spans), batch):
             group = list(range(b, min(len(spans), b + batch)))
@@ -129,7 +130,7 @@ def tagger_scores(module, feats: np.ndarray, chunk: int = CHUNK_FRAMES, context:
             for j, k in enumerate(group):
                 lo, hi = windows[k]
                 x[j, : hi - lo] = torch.from_numpy(np.array(feats[lo:hi], dtype=np.float32))
-            probs = torch.sigmoid(module(x, lengths)).numpy()
+            probs = torch.sigmoid(module(x.to(device), lengths.to(device))).float().cpu().numpy()
             for j, k in enumerate(group):
                 s, e = spans[k]
                 lo = windows[k][0]
@@ -194,5 +195,5 @@ def load_detector(model: str | Path | None = None, device: str = "cpu") -> Detec
         except Exception as e:
             raise ModelError(f"weights do not match the config ({str(e).splitlines()[0][:100]})", path,
                              "retrain the model, or restore its original config.json") from None
-        module.eval()
+        module.to(device).eval()
     return Detector(config, module, path, decode_cfg)

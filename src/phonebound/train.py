@@ -46,7 +46,7 @@ class TrainConfig:
     metric: str = "boundary_f1"  # boundary_f1 | class1_f1 | class1_recall | accuracy
     tolerance: float = 0.02  # seconds, for boundary F1
     seed: int = 0
-    threads: int = 0  # torch threads; 0 = torch's default
+    threads: int = 0  # torch threads; 0 = torch's default (1 for the small window model)
     device: str = "cpu"  # cpu | cuda | cuda:N
     amp: bool = True  # mixed precision, on GPU only
     checkpoint_every: int = 100  # steps between resumable checkpoints
@@ -117,16 +117,18 @@ class TrainResult:
 
 
 def train(datasets: list[str | Path], out: str | Path, recipe: Recipe = Recipe(), resume: bool = False,
-          init: str | Path | None = None, progress: bool = False, max_steps: int | None = None) -> TrainResult:
+          init: str | Path | None = None, progress: bool = False, max_steps: int | None = None,
+          on_eval=None) -> TrainResult:
     """Train on the train split of ``datasets`` and write a model directory ``out``.
 
     ``resume`` continues from ``out/checkpoints/last.pt`` exactly; ``init`` starts from the weights
     of another model directory (fine-tuning; ``"default"`` is the bundled model). ``max_steps``
-    stops early without marking the run finished (used to test interruption).
+    stops early without marking the run finished (used to test interruption). ``on_eval(step,
+    value)`` is called after each dev evaluation; raising from it stops the run (tuning prunes so).
     """
     from .training_loop import Loop
 
-    loop = Loop([Dataset(d) for d in datasets], Path(out), recipe, init=init, progress=progress)
+    loop = Loop([Dataset(d) for d in datasets], Path(out), recipe, init=init, progress=progress, on_eval=on_eval)
     return loop.run(resume=resume, max_steps=max_steps)
 
 

@@ -27,8 +27,10 @@ THRESHOLD_GRID = tuple(np.round(np.arange(0.1, 0.951, 0.05), 2))
 
 
 class Loop:
-    def __init__(self, datasets: list[Dataset], out: Path, recipe: Recipe, init=None, progress: bool = False):
+    def __init__(self, datasets: list[Dataset], out: Path, recipe: Recipe, init=None, progress: bool = False,
+                 on_eval=None):
         self.datasets, self.out, self.recipe, self.progress = datasets, out, recipe, progress
+        self.on_eval = on_eval  # called as on_eval(step, value) after each dev evaluation (tuning prunes here)
         self.cfg = recipe.train
         spec = get_spec(recipe.model_name)
         self.kind = spec.kind
@@ -38,6 +40,8 @@ class Loop:
         check_compatible(datasets, self.kind)
         if self.cfg.threads > 0:
             torch.set_num_threads(self.cfg.threads)
+        elif self.kind == "window":
+            torch.set_num_threads(1)  # a 10-step LSTM on 128 examples: thread hand-offs cost more than they save
         self.device = torch.device(self.cfg.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise PhoneboundError(f"--device {self.cfg.device} requested but no CUDA GPU is available", fix="use --device cpu")
@@ -53,7 +57,7 @@ class Loop:
             from torch.nn.parallel import DistributedDataParallel
 
             self.ddp_model = DistributedDataParallel(self.model)
-        self.use_amp = self.cfg.amp and self.device.type == "cuda"
+        self.use_amp = self.cfg.amp and self.device.type == "cuda"  # bfloat16: no loss scaling needed
 
     # --- data -------------------------------------------------------------------------------
     def _setup_data(self) -> None:
@@ -67,7 +71,6 @@ class Loop:
             self.input_dim = self.datasets[0].feature_dim
             self.pos_weight = (c.pos_weight or pos_weight_from(self.train_data.positive_fraction())) \
                 if c.balance == "weight" else 1.0
-            self.steps_per_epoch = math_ceil(len(self.train_data.epoch_batches(0, c.batch_frames)), self.world)
         else:
             multiply = c.multiply if c.balance == "oversample" else 1
             self.train_data = WindowData(self.datasets, "train", oversample=multiply, seed=c.seed)
@@ -75,10 +78,22 @@ class Loop:
             self.input_dim = int(self.datasets[0].shard_array(self.datasets[0].shards()[0], "features").shape[-1])
             pos = float(self.train_data.labels.mean())
             self.class_weight = torch.tensor([1.0, pos_weight_from(pos)]) if c.balance == "weight" else None
-            self.steps_per_epoch = math_ceil(len(self.train_data), c.batch_size * self.world)
-        self.total_steps = c.steps if c.steps > 0 else c.epochs * self.steps_per_epoch
-        default_eval = self.steps_per_epoch if self.kind == "tagger" else 500
-        self.eval_every = c.eval_every or default_eval
+            self._window_epoch = math_ceil(len(self.train_data), c.batch_size * self.world)
+        self.total_steps = c.steps if c.steps > 0 else sum(self.epoch_steps(e) for e in range(c.epochs))
+
+    def epoch_steps(self, epoch: int) -> int:
+        """Optimizer steps in an epoch (a tagger epoch's batch count varies a little with the shuffle)."""
+        if self.kind == "tagger":
+            return math_ceil(len(self.train_data.epoch_batches(epoch, self.cfg.batch_frames)), self.world)
+        return self._window_epoch
+
+    def eval_due(self, step: int, pos: int, epoch_steps: int) -> bool:
+        """Dev evaluation: every ``eval_every`` steps, else at each epoch end (tagger) or every 500 steps."""
+        if step == self.total_steps:
+            return True
+        if self.cfg.eval_every:
+            return step % self.cfg.eval_every == 0
+        return pos == epoch_steps if self.kind == "tagger" else step % 500 == 0
 
     def _load_init(self, init) -> None:
         source = load_detector(init)
@@ -102,33 +117,43 @@ class Loop:
     def _loss(self, batch) -> torch.Tensor:
         if self.kind == "tagger":
             x, y, lengths = (t.to(self.device) for t in batch)
-            with torch.autocast(self.device.type, enabled=self.use_amp):
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
                 logits = self.ddp_model(x, lengths)
             mask = torch.arange(x.shape[1], device=self.device)[None, :] < lengths[:, None]
             target = soften(y, lengths, self.cfg.neighbour_target)
             loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(self.pos_weight, device=self.device))
             return loss_fn(logits.float()[mask], target[mask])
         x, y = (t.to(self.device) for t in batch)
-        with torch.autocast(self.device.type, enabled=self.use_amp):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
             logits = self.ddp_model(x)
         weight = None if self.class_weight is None else self.class_weight.to(self.device)
         return nn.functional.cross_entropy(logits.float(), y, weight=weight)
 
     # --- dev evaluation ---------------------------------------------------------------------
     def evaluate_dev(self, final: bool = False) -> dict[str, Any]:
+        return self.evaluate_split("dev", final)
+
+    def evaluate_split(self, split: str, final: bool = False) -> dict[str, Any]:
+        """Metrics of the current weights on a split at its natural class ratio (never oversampled)."""
+        if split == "dev":
+            data = self.dev_data
+        elif self.kind == "tagger":
+            data = TaggerData(self.datasets, split, max_frames=10**9)
+        else:
+            data = WindowData(self.datasets, split)
         self.model.eval()
         try:
             if self.kind == "tagger":
-                return self._dev_tagger(final)
-            return self._dev_window(final)
+                return self._tagger_report(data, final)
+            return self._window_report(data, split, final)
         finally:
             self.model.train()
 
-    def _dev_tagger(self, final: bool) -> dict[str, Any]:
+    def _tagger_report(self, data: TaggerData, final: bool) -> dict[str, Any]:
         scores, refs, targets = [], [], []
-        for k in range(len(self.dev_data)):
-            feats, t, bounds = self.dev_data.example(k)
-            scores.append(tagger_scores(self.model.cpu() if self.device.type == "cpu" else self.model, feats))
+        for k in range(len(data)):
+            feats, t, bounds = data.example(k)
+            scores.append(tagger_scores(self.model, feats))
             refs.append(bounds)
             targets.append(t)
         return self._boundary_report(scores, refs, targets, final)
@@ -150,19 +175,20 @@ class Loop:
             result["frame_at_0.5"] = _frame_dict(frame_metrics(y_true, y_pred))
         return result
 
-    def _dev_window(self, final: bool) -> dict[str, Any]:
+    def _window_report(self, data: WindowData, split: str, final: bool) -> dict[str, Any]:
         preds, labels = [], []
         with torch.inference_mode():
-            for x, y in self.dev_data.sequential():
+            for x, y in data.sequential():
                 preds.append(self.model(x.to(self.device)).argmax(-1).cpu().numpy())
                 labels.append(y.numpy())
         fm = frame_metrics(np.concatenate(labels), np.concatenate(preds))
-        c1 = fm["per_class"]["boundary"]
+        c1, c0 = fm["per_class"]["boundary"], fm["per_class"]["non-boundary"]
         result = {"accuracy": float(fm["accuracy"]), "class1_recall": float(c1["recall"]),
-                  "class1_precision": float(c1["precision"]), "class1_f1": float(c1["f1"])}
+                  "class1_precision": float(c1["precision"]), "class1_f1": float(c1["f1"]),
+                  "class0_recall": float(c0["recall"]), "class0_precision": float(c0["precision"])}
         if final:
             result["frame"] = _frame_dict(fm)
-        if final or self.cfg.metric == "boundary_f1":
+        if split == "dev" and (final or self.cfg.metric == "boundary_f1"):
             result.update(self._window_boundaries(final))
         return result
 
@@ -222,7 +248,10 @@ class Loop:
                 raise PhoneboundError("--resume with a recipe that differs from the interrupted run's", self.out,
                                       "rerun with the same options")
             if state.get("finished"):
-                return TrainResult(self.out, state["step"], state["best"].get("step", 0), state["best"], 0.0)
+                best = state["best"]
+                if is_main and not (self.out / "dev_metrics.json").exists():
+                    best = self._finish(best)  # interrupted while finishing: complete the model directory
+                return TrainResult(self.out, state["step"], best.get("step", 0), best, time.perf_counter() - t0)
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
             torch.set_rng_state(state["torch_rng"])
@@ -238,10 +267,17 @@ class Loop:
         stopped_early = False
         bar = _Bar(self.progress and is_main, self.total_steps, step)
         self.model.train()
+        # What a Ctrl-C checkpoint must hold to resume exactly: the RNG as it was after the last
+        # completed step (an interrupted forward pass has already drawn dropout masks), and
+        # whether that step's dev evaluation was cut short (it is then run first on resume).
+        safe_rng, eval_pending = torch.get_rng_state(), False
         try:
+            if state is not None and state.get("eval_pending"):
+                best, bad, stopped_early = self._after_eval(step, epoch, best, bad, writer, is_main)
             while step < stop_at and not stopped_early:
                 batches = self.train_data.epoch_batches(epoch, self.cfg.batch_frames) if self.kind == "tagger" else None
-                while pos < self.steps_per_epoch and step < stop_at:
+                epoch_steps = self.epoch_steps(epoch)
+                while pos < epoch_steps and step < stop_at:
                     batch = (self._tagger_batch(step, epoch, pos, batches) if self.kind == "tagger"
                              else self.train_data.batch(step * self.world + self.rank, self.cfg.batch_size))
                     for g in self.optimizer.param_groups:
@@ -253,23 +289,28 @@ class Loop:
                         nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
                     self.optimizer.step()
                     step, pos = step + 1, pos + 1
+                    safe_rng = torch.get_rng_state()
                     value = float(loss.detach())
                     bar.update(step, value, best.get("value"))
                     if is_main and (step % self.cfg.log_every == 0 or step == 1):
                         append_jsonl(self.out / "metrics.jsonl", {"step": step, "epoch": epoch, "loss": value})
                         if writer:
                             writer.add_scalar("train/loss", value, step)
-                    if step % self.eval_every == 0 or step == self.total_steps:
+                    if self.eval_due(step, pos, epoch_steps):
+                        eval_pending = True
                         best, bad, stopped_early = self._after_eval(step, epoch, best, bad, writer, is_main)
+                        eval_pending = False
                         if stopped_early:
                             break
                     if is_main and step % self.cfg.checkpoint_every == 0:
                         save_checkpoint(self.out, self._state(step, epoch, pos, best, bad))
-                if pos >= self.steps_per_epoch:
+                if pos >= epoch_steps:
                     epoch, pos = epoch + 1, 0
         except KeyboardInterrupt:
             if is_main:
-                save_checkpoint(self.out, self._state(step, epoch, pos, best, bad))
+                interrupted = self._state(step, epoch, pos, best, bad)
+                interrupted.update(torch_rng=safe_rng, eval_pending=eval_pending)
+                save_checkpoint(self.out, interrupted)
             raise
         finally:
             bar.close()
@@ -301,6 +342,8 @@ class Loop:
             save_model(self.out, self.model, self._model_config(dev.get("threshold")))
         else:
             bad += 1
+        if self.on_eval is not None:
+            self.on_eval(step, value)
         return best, bad, bool(self.cfg.patience and bad >= self.cfg.patience)
 
     def _finish(self, best: dict) -> dict:

@@ -44,6 +44,12 @@ class BuildConfig:
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
             raise PhoneboundError(f"unknown layout {self.layout!r}", fix=f"use one of {', '.join(LAYOUTS)}")
+        # The layout decides what a region example is; keep region.difference in step with it so
+        # BuildConfig(layout="difference") never stores full 10-frame regions labelled "difference".
+        if self.region.difference != (self.layout == "difference"):
+            from dataclasses import replace
+
+            object.__setattr__(self, "region", replace(self.region, difference=self.layout == "difference"))
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
@@ -250,6 +256,8 @@ def build_dataset(
     t0 = time.perf_counter()
     out = Path(out)
     plan_path = out / "plan.json"
+    if out.exists() and not out.is_dir():
+        raise DatasetError("output path exists and is not a directory", out, "pick a new OUT directory")
     if out.exists() and any(out.iterdir()) and not resume:
         if not overwrite:
             raise DatasetError("output directory is not empty", out,
@@ -264,10 +272,13 @@ def build_dataset(
             raise DatasetError("--resume with options that differ from the interrupted build's", out,
                                "rerun with the same options, or build into a new directory")
     else:
-        fmt, found = discover(corpus, cfg.format)
+        fmt, found = discover(Path(corpus).absolute(), cfg.format)  # absolute: the index must not depend on the cwd
         items = [i for i in found.items if _included(i, cfg.include)]
+        if not items:
+            raise DatasetError(f"no annotation files{' match --include ' + ','.join(cfg.include) if cfg.include else ''}",
+                               corpus, "check the corpus path and the --include patterns")
         plan = {
-            "corpus": str(Path(corpus)), "format": fmt, "config": cfg.to_dict(),
+            "corpus": str(Path(corpus).absolute()), "format": fmt, "config": cfg.to_dict(),
             "items": [_item_to_dict(i) for i in items],
             "shards": plan_shards(items, cfg),
             "unpaired_audio": [str(a) for a in found.unpaired_audio],

@@ -103,6 +103,8 @@ def dataset_info(path: str | Path) -> dict:
         "features": ds.meta.get("config", {}).get("features" if ds.layout == "sequence" else "region"),
     }
     if ds.layout != "sequence":
-        targets = np.concatenate([np.asarray(ds.shard_array(k, "targets")) for k in ds.shards()]) if len(ds) else np.zeros(0)
+        # count valid examples only (regions at a file edge are stored empty, as in the CSVs)
+        targets = np.concatenate([np.asarray(ds.shard_array(k, "targets"))[np.asarray(ds.shard_array(k, "valid")) == 1]
+                                  for k in ds.shards()]) if len(ds) else np.zeros(0)
         info["label_counts"] = {"0": int((targets == 0).sum()), "1": int((targets == 1).sum())}
     return json.loads(json.dumps(info))

@@ -1,0 +1,211 @@
+"""Honest evaluation: boundary P/R/F1/R-value on a whole held-out split (or a reference corpus),
+frame metrics, per-transition recall, offsets, and plots.
+
+``DATA`` is a dataset directory (its ``test`` split by default) or any corpus directory with
+reference alignments, read with the build step's readers (like MFA's ``--reference_directory``).
+The decision threshold is the model's own (tuned on its dev split), never tuned here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .audio import load_audio
+from .config import HOP_S, write_json
+from .decode import decode_scores, tune_threshold
+from .detector import Detector, load_detector
+from .errors import PhoneboundError
+from .metrics import BoundaryCounts, frame_metrics, transition_recall
+
+DEFAULT_TOLERANCES = (0.01, 0.02, 0.03, 0.05)
+THRESHOLD_GRID = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2))
+
+
+@dataclass
+class RefUtterance:
+    """A reference utterance: where its audio is and where its boundaries are (s, utterance-relative)."""
+
+    id: str
+    group: str
+    audio: str
+    channel: int | None
+    start: float
+    end: float
+    boundaries: np.ndarray
+    labels: list[str]
+    starts: np.ndarray
+    stored_features: Callable[[], np.ndarray] | None = None
+    stored_config: dict | None = None
+
+    def load_audio(self) -> np.ndarray:
+        return load_audio(self.audio, self.channel, self.start, self.end)
+
+
+def reference_utterances(data: str | Path, split: str | None = None) -> tuple[list[RefUtterance], list[tuple[str, str]], str]:
+    """Reference utterances of a dataset split or a corpus directory; also skipped files and the
+    split actually used."""
+    data = Path(data)
+    if (data / "dataset.json").exists():
+        from .dataset.store import Dataset
+
+        ds = Dataset(data)
+        has_splits = any(ds.table.column("split").to_pylist())
+        split = split or ("test" if has_splits else "all")
+        idx = ds.indices(split)
+        if not idx:
+            raise PhoneboundError(f"the dataset has no {split!r} utterances", data,
+                                  "choose --split dev|test|all, or split it with `phonebound split`")
+        feats_cfg = ds.meta["config"].get("features") if ds.layout == "sequence" else None
+        utts = []
+        for i in idx:
+            r = ds.records[i]
+            utts.append(RefUtterance(r.id, r.group, r.audio, None if r.channel < 0 else r.channel, r.start, r.end,
+                                     r.boundaries_array, list(r.phone_label), np.asarray(r.phone_start),
+                                     (lambda i=i: np.asarray(ds.features(i))) if feats_cfg else None, feats_cfg))
+        return utts, [], split
+    from .corpus import discover, read_item
+
+    _, found = discover(data)
+    utts, skipped = [], []
+    for item in found.items:
+        try:
+            for u in read_item(item):
+                rel = u.relative_phones()
+                utts.append(RefUtterance(u.id, u.group, str(u.audio_path), u.channel, u.start, u.end, u.boundaries(),
+                                         [p.label for p in rel], np.asarray([p.start for p in rel])))
+        except PhoneboundError as e:
+            skipped.append((str(item.annotation), e.problem))
+    if not utts:
+        raise PhoneboundError("no usable reference alignments", data, "point at a corpus with phone alignments or a dataset")
+    return utts, skipped, "all"
+
+
+def utterance_scores(detector: Detector, utt: RefUtterance) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-frame scores of an utterance, from stored features when they match the model's input."""
+    same_input = (utt.stored_features is not None and detector.kind != "window"
+                  and detector.config["input"].get("features") == utt.stored_config)
+    if same_input:
+        return detector.scores_from_features(utt.stored_features()), None
+    audio = utt.load_audio()
+    return detector.frame_scores(audio), audio
+
+
+def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | None = None, split: str | None = None,
+             tolerances: tuple[float, ...] = DEFAULT_TOLERANCES, threshold: float | None = None,
+             calibrate: str | None = None, plots: bool = True, examples: int = 4) -> dict[str, Any]:
+    """Score ``model`` on ``data``; write ``metrics.json`` and plots into ``out`` when given."""
+    detector = model if isinstance(model, Detector) else load_detector(model)
+    decode_cfg = detector.decode_cfg
+    if threshold is not None:
+        decode_cfg = _replace(decode_cfg, threshold=threshold)
+    if calibrate is not None:
+        decode_cfg = _replace(decode_cfg, calibrate=calibrate)
+    utts, skipped, split = reference_utterances(data, split)
+    tolerances = tuple(sorted(set(tolerances) | {0.02}))
+    counts = {t: BoundaryCounts(tol=t) for t in tolerances}
+    all_scores, hyps, y_true, y_pred, trans, per_group = [], [], [], [], [], {}
+    kept_audio: dict[int, np.ndarray] = {}
+    for k, u in enumerate(utts):
+        scores, audio = utterance_scores(detector, u)
+        hyp, _ = decode_scores(scores, decode_cfg)
+        for c in counts.values():
+            c.update(u.boundaries, hyp)
+        per_group.setdefault(u.group or "all", BoundaryCounts()).update(u.boundaries, hyp)
+        all_scores.append(scores)
+        hyps.append(hyp)
+        y_true.append(_frames(u.boundaries, len(scores)))
+        y_pred.append(_frames(hyp, len(scores)))
+        trans.append((u.labels, u.starts, hyp))
+        if k < examples and audio is not None:
+            kept_audio[k] = audio
+    strict = counts[0.02]
+    fm = frame_metrics(y_true, y_pred)
+    _, table = tune_threshold(all_scores, [u.boundaries for u in utts], THRESHOLD_GRID, 0.02,
+                              distance=decode_cfg.distance, prominence=decode_cfg.prominence, refine=decode_cfg.refine)
+    result = {
+        "model": str(detector.path or detector.name), "data": str(data), "split": split, "utterances": len(utts),
+        "skipped": [{"path": p, "reason": r} for p, r in skipped],
+        "decode": decode_cfg.__dict__,
+        "boundary": {"tolerance": 0.02, "precision": strict.precision, "recall": strict.recall, "f1": strict.f1,
+                     "r_value": strict.r_value, "hits": strict.hits, "n_ref": strict.n_ref, "n_hyp": strict.n_hyp,
+                     "mean_abs_offset_ms": _ms(strict.mean_abs_offset), "median_abs_offset_ms": _ms(strict.median_abs_offset),
+                     "counting": "strict one-to-one, counts summed over the corpus"},
+        "tolerances": {f"{t:g}": counts[t].to_dict() for t in tolerances},
+        "lenient": {"counting": "lenient (SegFeat/UnsupSeg): nearest-neighbour hits, for comparison with papers only",
+                    **{f"{t:g}": {"precision": counts[t].lenient_precision, "recall": counts[t].lenient_recall,
+                                  "f1": counts[t].lenient_f1, "r_value": counts[t].lenient_r_value} for t in tolerances}},
+        "frame": {k: v for k, v in fm.items() if k != "report"},
+        "frame_report": fm["report"],
+        "transitions": transition_recall(trans, 0.02),
+        "per_group": {g: {"precision": c.precision, "recall": c.recall, "f1": c.f1, "n_ref": c.n_ref}
+                      for g, c in sorted(per_group.items())},
+        "threshold_table": [list(r) for r in table],
+    }
+    if out is not None:
+        out = Path(out)
+        write_json(out / "metrics.json", result)
+        if plots:
+            _write_plots(out, detector, result, strict, utts, all_scores, hyps, kept_audio, examples)
+    return result
+
+
+def _write_plots(out, detector, result, strict, utts, all_scores, hyps, kept_audio, examples) -> None:
+    from . import plots
+
+    plots.threshold_curve(result["threshold_table"], result["decode"]["threshold"], out / "pr_threshold.png")
+    plots.offset_histogram(strict.offsets, out / "offsets.png")
+    plots.confusion_matrix(result["frame"]["confusion"], out / "confusion.png",
+                           title="frames: boundary frame vs detected boundary frame")
+    if detector.path is not None:
+        plots.training_curves(detector.path / "metrics.jsonl", out / "training_curves.png")
+    for k in range(min(examples, len(utts))):
+        u = utts[k]
+        audio = kept_audio.get(k)
+        if audio is None:
+            audio = u.load_audio()
+        labels = list(zip(u.starts.tolist(), u.labels))
+        plots.example_utterance(audio, u.boundaries, hyps[k], all_scores[k], out / f"example_{k + 1}.png",
+                                title=u.id, labels=labels)
+
+
+def _frames(times: np.ndarray, n: int) -> np.ndarray:
+    y = np.zeros(n, np.int8)
+    if len(times) and n:
+        y[np.clip(np.rint(np.asarray(times) / HOP_S).astype(int), 0, n - 1)] = 1
+    return y
+
+
+def _ms(seconds: float) -> float | None:
+    return None if seconds != seconds else seconds * 1000  # NaN when nothing matched
+
+
+def _replace(cfg, **changes):
+    from dataclasses import replace
+
+    return replace(cfg, **changes)
+
+
+def format_summary(result: dict[str, Any]) -> str:
+    """A short text table of the metrics, for the terminal."""
+    b = result["boundary"]
+    lines = [f"{result['model']} on {result['data']} ({result['split']}, {result['utterances']} utterances, "
+             f"threshold {result['decode']['threshold']:.2f})",
+             f"  boundaries ±20 ms one-to-one: P {b['precision']:.3f}  R {b['recall']:.3f}  F1 {b['f1']:.3f}  "
+             f"R-value {b['r_value']:.3f}  (hits {b['hits']}/{b['n_ref']} ref, {b['n_hyp']} hyp)"]
+    for t, c in result["tolerances"].items():
+        lines.append(f"  ±{float(t) * 1000:.0f} ms: P {c['precision']:.3f}  R {c['recall']:.3f}  F1 {c['f1']:.3f}  "
+                     f"R-value {c['r_value']:.3f}")
+    lenient = result["lenient"]["0.02"]
+    lines.append(f"  lenient counting (papers' convention) ±20 ms: P {lenient['precision']:.3f}  "
+                 f"R {lenient['recall']:.3f}  F1 {lenient['f1']:.3f}")
+    if b["median_abs_offset_ms"] is not None:
+        lines.append(f"  matched offsets: mean |Δ| {b['mean_abs_offset_ms']:.1f} ms, median {b['median_abs_offset_ms']:.1f} ms")
+    if result["skipped"]:
+        lines.append(f"  skipped {len(result['skipped'])} file(s): first {result['skipped'][0]['path']}: "
+                     f"{result['skipped'][0]['reason']}")
+    return "\n".join(lines)
