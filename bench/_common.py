@@ -19,12 +19,13 @@ def require_shared() -> Path:
 
 
 def run_measured(code: str) -> dict:
-    """Run Python ``code`` in a fresh process; it must print one JSON line last. Adds the child's
-    peak RSS (MB) as ``peak_rss_mb``."""
+    """Run Python ``code`` in a fresh process; it must set ``RESULT``. Adds the peak RSS (MB) of
+    that process or of its largest worker process as ``peak_rss_mb``."""
     wrapper = (
         "import json, resource, time\n"
         f"{code}\n"
-        "print(json.dumps({**RESULT, 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        "rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "print(json.dumps({**RESULT, 'peak_rss_mb': rss / 1024}))\n"
     )
     proc = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, cwd=REPO)
     if proc.returncode != 0:

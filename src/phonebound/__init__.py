@@ -1,4 +1,13 @@
-"""phonebound: find phone boundaries in speech."""
+"""phonebound: find phone boundaries in speech.
+
+Python API::
+
+    import phonebound
+    seg = phonebound.segment("interview.wav")          # bundled default model
+    seg.boundaries, seg.confidences, seg.segments()
+    det = phonebound.load_model("my_model_dir")        # a trained model directory
+    for utt in phonebound.read_corpus("corpus/"): ...  # any supported corpus format
+"""
 
 from __future__ import annotations
 
@@ -6,4 +15,26 @@ __version__ = "0.1.0"
 
 from .errors import PhoneboundError  # noqa: E402
 
-__all__ = ["PhoneboundError", "__version__"]
+
+def __getattr__(name: str):
+    # Heavy modules load on first use, so `import phonebound` stays quick.
+    if name in ("segment", "Segmentation"):
+        from . import segment as module
+
+        return getattr(module, name)
+    if name == "load_model":
+        from .detector import load_detector
+
+        return load_detector
+    if name in ("read_corpus", "Utterance", "Phone"):
+        from . import corpus
+
+        return getattr(corpus, name)
+    if name == "evaluate":
+        from .evaluate import evaluate
+
+        return evaluate
+    raise AttributeError(f"module 'phonebound' has no attribute {name!r}")
+
+
+__all__ = ["PhoneboundError", "Segmentation", "__version__", "evaluate", "load_model", "read_corpus", "segment"]

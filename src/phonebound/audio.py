@@ -99,3 +99,32 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int = SAMPLE_RATE) -> n
 def _reason(e: Exception) -> str:
     text = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
     return text.split(": ", 1)[-1] if text.startswith("Error opening") else text
+
+
+def stream_audio(path: str | Path, channel: int | None = None, block_seconds: float = 30.0,
+                 sample_rate: int = SAMPLE_RATE):
+    """Yield a recording as consecutive float32 mono blocks at ``sample_rate``, reading
+    ``block_seconds`` at a time, so an hours-long file never sits in memory whole."""
+    info = audio_info(path)
+    if channel is not None and not 0 <= channel < info.channels:
+        raise AudioError(f"channel {channel} requested but the file has {info.channels} channel(s)", path,
+                         f"use a channel from 0 to {info.channels - 1}, or none for a mono mix")
+    resampler = None
+    if info.sample_rate != sample_rate:
+        import soxr
+
+        resampler = soxr.ResampleStream(info.sample_rate, sample_rate, 1, dtype="float32", quality="HQ")
+    blocksize = max(1, int(block_seconds * info.sample_rate))
+    try:
+        with sf.SoundFile(str(path)) as f:
+            for block in f.blocks(blocksize=blocksize, dtype="float32", always_2d=True):
+                if not np.isfinite(block).all():
+                    raise AudioError("audio contains NaN or infinite samples", path, "re-export the file as 16-bit PCM")
+                mono = np.ascontiguousarray(block[:, channel] if channel is not None else block.mean(axis=1))
+                yield resampler.resample_chunk(mono, last=False) if resampler else mono
+    except AudioError:
+        raise
+    except Exception as e:
+        raise AudioError(f"audio data cannot be decoded ({_reason(e)})", path, "the file may be truncated; re-export it") from None
+    if resampler:
+        yield resampler.resample_chunk(np.zeros(0, np.float32), last=True)

@@ -14,8 +14,8 @@ from .errors import PhoneboundError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Find phone boundaries in speech: build datasets, train, evaluate, segment.")
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 def user_errors(fn):
@@ -210,6 +210,82 @@ def tune(
                        model=model, timeout=timeout)
     out.print(f"{summary['trials']} trials; best {summary['best_value']:.4f} with {summary['best_params']}")
     out.print(f"best recipe written to {summary['best_recipe']}")
+
+
+@app.command()
+@user_errors
+def notebook(
+    corpus: Path = typer.Argument(..., help="Corpus with phone alignments (audio for the tagger and for decoding)."),
+    output: Path = typer.Argument(..., help="Directory for datasets, models, plots and report.md."),
+    csv: Optional[str] = typer.Option(None, help="REGION_CSV,DIFFERENCE_CSV: import the notebook's CSVs instead of building."),
+    quick: bool = typer.Option(False, help="Shrink every stage so the whole run takes a few minutes."),
+    seed: int = typer.Option(0, help="Seed of the speaker split."),
+):
+    """The notebook's whole experiment, reproducibly: datasets, split, sweeps, final models, report."""
+    from .notebook import NotebookConfig, run_notebook, table_markdown
+
+    paths = _split_list(csv)
+    if csv and len(paths) != 2:
+        raise PhoneboundError("--csv needs two files", fix="--csv region.csv,difference.csv")
+    cfg = NotebookConfig.quick_settings(seed=seed) if quick else NotebookConfig(seed=seed)
+    result = run_notebook(corpus, output, cfg, csv=tuple(Path(p) for p in paths) or None,
+                          log=lambda m: console.print(m, highlight=False))
+    out.print(table_markdown(result["table"]))
+    out.print(f"report written to {result['report']}")
+
+
+@app.command()
+@user_errors
+def segment(
+    inputs: List[Path] = typer.Argument(..., help="Audio files and/or folders (recursed)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output folder; mirrors the input tree."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory (default: the bundled model)."),
+    format: str = typer.Option("long_textgrid", "--format", "-f", help="long_textgrid | short_textgrid | csv | json"),
+    threshold: Optional[float] = typer.Option(None, help="Decision threshold (default: the model's, tuned on dev)."),
+    calibrate: Optional[str] = typer.Option(None, help="none | normalize | rate (see README: calibration)."),
+    channel: Optional[int] = typer.Option(None, help="0-based channel (default: mono mix of all channels)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel worker processes."),
+    keep_tiers: bool = typer.Option(False, help="Copy the tiers of a TextGrid beside each audio file into the output."),
+    overwrite: bool = typer.Option(False, help="Redo files whose output exists."),
+    backend: str = typer.Option("auto", help="auto | torch | onnx"),
+):
+    """Segment recordings into phones: one TextGrid (or CSV/JSON) per recording."""
+    from .segment import segment_paths
+
+    single = len(inputs) == 1 and inputs[0].is_file()
+    s = segment_paths(inputs, output, model=model, fmt=format, threshold=threshold, calibrate=calibrate,
+                      channel=channel, jobs=jobs, keep_tiers=keep_tiers, overwrite=overwrite,
+                      progress=sys.stderr.isatty(), backend=backend)
+    if single and s.skipped:
+        raise PhoneboundError(s.skipped[0][1], s.skipped[0][0], "check the file (see `phonebound segment --help`)")
+    rtf = s.seconds / s.audio_seconds if s.audio_seconds else 0.0
+    out.print(f"segmented {s.written} recording(s) ({s.audio_seconds / 60:.1f} min of audio, {s.boundaries} boundaries) "
+              f"in {s.seconds:.1f} s (real-time factor {rtf:.4f}) into {s.out}"
+              + (f"; {s.reused} already done" if s.reused else ""))
+    if s.skipped:
+        console.print(f"[yellow]skipped {len(s.skipped)}[/] (reasons in {s.out / 'skipped.tsv'}); first: "
+                      f"{s.skipped[0][0]}: {s.skipped[0][1]}", highlight=False)
+
+
+@app.command("export")
+@user_errors
+def export_model(model: str = typer.Argument(..., help="Model directory ('default' for the bundled model)."),
+                 output: Optional[Path] = typer.Option(None, "--out", "-o", help="ONNX file (default MODEL/model.onnx).")):
+    """Export a model to ONNX; segment then uses onnxruntime when it is installed."""
+    from .export import export_onnx
+
+    path = export_onnx(model, output)
+    out.print(f"wrote {path} (checked against PyTorch)")
+
+
+@app.command()
+@user_errors
+def demo(output: Path = typer.Argument(Path("phonebound-demo"), help="Folder for the TextGrids and PNGs."),
+         model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory (default: bundled).")):
+    """Segment a few bundled clips with the bundled model: the quickest way to see phonebound work."""
+    from .demo import format_demo, run_demo
+
+    out.print(format_demo(run_demo(output, model)), highlight=False)
 
 
 def main() -> None:

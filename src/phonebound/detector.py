@@ -63,8 +63,30 @@ class Detector:
     def region_cfg(self) -> RegionConfig:
         return from_dict(RegionConfig, self.config["input"].get("region"), "region")
 
+    session: Any = None  # an onnxruntime InferenceSession when the ONNX path is used
+
+    @property
+    def backend(self) -> str:
+        return "onnx" if self.session is not None else ("torch" if self.module is not None else "none")
+
     def features(self, audio: np.ndarray) -> np.ndarray:
         return compute_features(audio, self.features_cfg)
+
+    def forward(self, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """Network outputs for a float32 batch: tagger logits (B, T) or window logits (B, 2)."""
+        if self.session is not None:
+            feeds = {"x": np.ascontiguousarray(x, np.float32)}
+            if self.kind == "tagger":
+                feeds["lengths"] = np.asarray(lengths, np.int64)
+            return self.session.run(None, feeds)[0]
+        import torch
+
+        device = next(self.module.parameters()).device
+        with torch.inference_mode():
+            xt = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(device)
+            if self.kind == "tagger":
+                return self.module(xt, torch.as_tensor(lengths, device=device)).float().cpu().numpy()
+            return self.module(xt).float().cpu().numpy()
 
     def frame_scores(self, audio: np.ndarray) -> np.ndarray:
         """Boundary probabilities (n_frames,) on the 10 ms grid of a 16 kHz mono signal."""
@@ -74,28 +96,31 @@ class Detector:
 
     def scores_from_features(self, feats: np.ndarray, chunk: int = CHUNK_FRAMES, context: int = CONTEXT_FRAMES) -> np.ndarray:
         """Per-frame scores from features (T, D); long inputs run as a batch of overlapping chunks."""
+        return self.scores_from_feature_list([feats], chunk, context)[0]
+
+    def scores_from_feature_list(self, feats_list: list[np.ndarray], chunk: int = CHUNK_FRAMES,
+                                 context: int = CONTEXT_FRAMES) -> list[np.ndarray]:
+        """Scores of several recordings at once: their chunks share batches (fast for short files)."""
         if self.kind == "untrained":
             from .models import model_config
             from .models.spectral import spectral_change
 
-            return spectral_change(feats, model_config(self.name, self.config["model"].get("params")))
-        if hasattr(self.module, "frame_scores"):
-            return self.module.frame_scores(feats)
-        return tagger_scores(self.module, feats, chunk, context)
+            cfg = model_config(self.name, self.config["model"].get("params"))
+            return [spectral_change(f, cfg) for f in feats_list]
+        if self.module is not None and hasattr(self.module, "frame_scores"):
+            return [self.module.frame_scores(f) for f in feats_list]
+        return batched_tagger_scores(self.forward, feats_list, chunk, context)
 
     def _window_scores(self, audio: np.ndarray) -> np.ndarray:
-        import torch
-
         from .dataset.windows import sliding_examples
 
         rcfg = self.region_cfg
         mfcc = region_mfcc(audio, rcfg)
         starts = np.arange(frame_count(len(audio))) * int(round(HOP_S * 1000))
         out = []
-        with torch.inference_mode():
-            for s in range(0, len(starts), 8192):
-                x = torch.from_numpy(sliding_examples(mfcc, starts[s : s + 8192], rcfg))
-                out.append(torch.softmax(self.module(x), dim=-1)[:, 1].numpy())
+        for s in range(0, len(starts), 8192):
+            logits = self.forward(sliding_examples(mfcc, starts[s : s + 8192], rcfg)).astype(np.float64)
+            out.append((1.0 / (1.0 + np.exp(logits[:, 0] - logits[:, 1]))).astype(np.float32))  # softmax class 1
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     def boundaries(self, audio: np.ndarray, **overrides) -> tuple[np.ndarray, np.ndarray]:
@@ -106,36 +131,47 @@ class Detector:
         return decode_scores(self.frame_scores(audio), cfg)
 
 
-def tagger_scores(module, feats: np.ndarray, chunk: int = CHUNK_FRAMES, context: int = CONTEXT_FRAMES,
-                  batch: int = 16) -> np.ndarray:
-    """Sigmoid outputs of a tagger over ``feats`` (T, D) in overlapping chunks run as batches.
+def batched_tagger_scores(forward, feats_list: list[np.ndarray], chunk: int = CHUNK_FRAMES,
+                          context: int = CONTEXT_FRAMES, batch_frames: int = 40_000) -> list[np.ndarray]:
+    """Sigmoid outputs of a tagger for several feature matrices (T_i, D), in overlapping chunks.
 
-    The chunk grid is anchored at frame 0, so scores depend on the recording, never on how it
-    was read; ``context`` frames on each side are computed and discarded.
+    The chunk grid of each recording is anchored at its frame 0, so scores depend on the
+    recording, never on how it was read or batched; ``context`` frames on each side of a chunk
+    are computed and discarded. Chunks of all recordings are sorted by length and batched
+    (at most ``batch_frames`` padded frames per batch) so short files do not run one by one.
     """
-    import torch
+    pieces = []  # (recording, span start, span end, window start, window end)
+    for r, feats in enumerate(feats_list):
+        n = len(feats)
+        for s in range(0, n, chunk):
+            e = min(n, s + chunk)
+            pieces.append((r, s, e, max(0, s - context), min(n, e + context)))
+    outputs = [np.zeros(len(f), np.float32) for f in feats_list]
+    pieces.sort(key=lambda p: p[4] - p[3])
+    k = 0
+    while k < len(pieces):
+        longest = pieces[k][4] - pieces[k][3]
+        group = [pieces[k]]
+        k += 1
+        while k < len(pieces) and (pieces[k][4] - pieces[k][3]) * (len(group) + 1) <= batch_frames:
+            group.append(pieces[k])
+            longest = pieces[k][4] - pieces[k][3]
+            k += 1
+        dim = feats_list[group[0][0]].shape[1]
+        x = np.zeros((len(group), longest, dim), np.float32)
+        lengths = np.array([hi - lo for _, _, _, lo, hi in group], np.int64)
+        for j, (r, _, _, lo, hi) in enumerate(group):
+            x[j, : hi - lo] = feats_list[r][lo:hi]
+        probs = 1.0 / (1.0 + np.exp(-forward(x, lengths).astype(np.float64)))
+        for j, (r, s, e, lo, _) in enumerate(group):
+            outputs[r][s:e] = probs[j, s - lo : e - lo]
+    return outputs
 
-    n = len(feats)
-    if n == 0:
-        return np.zeros(0, np.float32)
-    spans = [(s, min(n, s + chunk)) for s in range(0, n, chunk)]
-    windows = [(max(0, s - context), min(n, e + context)) for s, e in spans]
-    out = np.zeros(n, np.float32)
-    device = next(module.parameters()).device
-    with torch.inference_mode():
-        for b in range(0, len(spans), batch):
-            group = list(range(b, min(len(spans), b + batch)))
-            lengths = torch.tensor([windows[k][1] - windows[k][0] for k in group])
-            x = torch.zeros(len(group), int(lengths.max()), feats.shape[1])
-            for j, k in enumerate(group):
-                lo, hi = windows[k]
-                x[j, : hi - lo] = torch.from_numpy(np.array(feats[lo:hi], dtype=np.float32))
-            probs = torch.sigmoid(module(x.to(device), lengths.to(device))).float().cpu().numpy()
-            for j, k in enumerate(group):
-                s, e = spans[k]
-                lo = windows[k][0]
-                out[s:e] = probs[j, s - lo : e - lo]
-    return out
+
+def tagger_scores(module, feats: np.ndarray, chunk: int = CHUNK_FRAMES, context: int = CONTEXT_FRAMES) -> np.ndarray:
+    """Scores of one feature matrix with a torch tagger module (used during training)."""
+    detector = Detector({"model": {"name": "bilstm"}, "input": {}}, module)
+    return batched_tagger_scores(detector.forward, [feats], chunk, context)[0]
 
 
 def save_model(directory: str | Path, module, config: dict[str, Any]) -> None:
@@ -153,8 +189,24 @@ def save_model(directory: str | Path, module, config: dict[str, Any]) -> None:
     write_json(directory / CONFIG, config)
 
 
-def load_detector(model: str | Path | None = None, device: str = "cpu") -> Detector:
-    """Load a model directory, ``"default"`` (bundled) or ``"spectral"`` (untrained baseline)."""
+def onnx_session(path: str | Path, threads: int = 0):
+    """An onnxruntime session for ``path`` (raises ImportError without the onnx extra)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def load_detector(model: str | Path | None = None, device: str = "cpu", backend: str = "auto",
+                  threads: int = 0) -> Detector:
+    """Load a model directory, ``"default"`` (bundled) or ``"spectral"`` (untrained baseline).
+
+    backend : "torch", "onnx" (needs ``model.onnx`` from ``phonebound export`` and onnxruntime),
+        or "auto": onnx when both are there and the device is the CPU, else torch.
+    """
     if str(model) == "spectral":
         return Detector({"model": {"name": "spectral", "params": {}},
                          "input": {"layout": "sequence", "features": {"kind": "mfcc"}},
@@ -182,8 +234,23 @@ def load_detector(model: str | Path | None = None, device: str = "cpu") -> Detec
     except KeyError as e:
         raise ModelError(f"config.json lacks {e}", path, "retrain the model with this version") from None
     module = None
+    onnx_path = path / "model.onnx"
+    if spec.kind != "untrained" and backend in ("auto", "onnx") and device == "cpu":
+        try:
+            fresh = onnx_path.exists() and onnx_path.stat().st_mtime >= (path / WEIGHTS).stat().st_mtime
+            session = onnx_session(onnx_path, threads) if fresh else None  # a stale export is never used
+        except ImportError:
+            session = None
+        if session is not None:
+            return Detector(config, None, path, decode_cfg, session=session)
+        if backend == "onnx":
+            raise ModelError("no usable model.onnx (run `phonebound export MODEL`, and install phonebound[onnx])", path,
+                             "export the model or use --backend torch")
     if spec.kind != "untrained":
         import torch
+
+        if threads:
+            torch.set_num_threads(threads)
 
         weights = path / WEIGHTS
         if not weights.exists():

@@ -146,12 +146,38 @@ def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | N
                       for g, c in sorted(per_group.items())},
         "threshold_table": [list(r) for r in table],
     }
+    regions = region_metrics(detector, data, split)
+    if regions is not None:
+        result["regions"] = regions
     if out is not None:
         out = Path(out)
         write_json(out / "metrics.json", result)
         if plots:
             _write_plots(out, detector, result, strict, utts, all_scores, hyps, kept_audio, examples)
     return result
+
+
+def region_metrics(detector: Detector, data: str | Path, split: str) -> dict[str, Any] | None:
+    """The notebook's view: classify every region example of the split (natural class ratio)."""
+    data = Path(data)
+    if detector.kind != "window" or not (data / "dataset.json").exists():
+        return None
+    import torch
+
+    from .data import WindowData
+    from .dataset.store import Dataset
+
+    ds = Dataset(data)
+    if ds.layout == "sequence" or ds.meta["config"].get("region") != detector.config["input"].get("region"):
+        return None
+    rows = WindowData([ds], split if split != "all" else None)
+    preds, labels = [], []
+    with torch.inference_mode():
+        for x, y in rows.sequential():
+            preds.append(detector.module(x).argmax(-1).numpy())
+            labels.append(y.numpy())
+    fm = frame_metrics(np.concatenate(labels), np.concatenate(preds))
+    return {k: v for k, v in fm.items() if k != "report"} | {"report": fm["report"]}
 
 
 def _write_plots(out, detector, result, strict, utts, all_scores, hyps, kept_audio, examples) -> None:

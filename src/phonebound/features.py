@@ -41,9 +41,8 @@ def _mel_basis(n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
 
 @lru_cache(maxsize=8)
 def _window(n_fft: int, win_length: int) -> np.ndarray:
-    import scipy.signal
-
-    win = scipy.signal.get_window("hann", win_length, fftbins=True).astype(np.float32)
+    # periodic Hann (scipy's get_window("hann", fftbins=True)) without importing scipy.signal
+    win = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win_length) / win_length)).astype(np.float32)
     left = (n_fft - win_length) // 2
     return np.pad(win, (left, n_fft - win_length - left))
 
@@ -80,6 +79,50 @@ def base_features(audio: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     return np.concatenate(blocks) if blocks else np.zeros((0, cfg.dim), np.float32)
 
 
+def stream_base_features(blocks, cfg: FeatureConfig) -> tuple[np.ndarray, int]:
+    """:func:`base_features` over a stream of 16 kHz blocks (any sizes), frame for frame the same
+    as the one-shot computation; returns the frames and the number of samples seen."""
+    half = cfg.n_fft // 2
+    buffer = np.zeros(half, np.float32)  # left padding of the centred STFT
+    consumed = 0  # padded-signal index of buffer[0]
+    n_samples, done, out = 0, 0, []
+
+    def emit(final: bool) -> None:
+        nonlocal buffer, consumed, done
+        available = consumed + len(buffer)
+        last = (n_samples // cfg.hop_length) if final else (available - cfg.n_fft) // cfg.hop_length
+        count = last - done + 1
+        if count <= 0:
+            return
+        start = done * cfg.hop_length - consumed
+        frames = _log_mel_block(buffer[start:], cfg, count)
+        if cfg.kind != "logmel":
+            frames = scipy.fft.dct(frames, type=2, axis=1, norm="ortho")[:, : cfg.n_mfcc]
+        out.append(frames.astype(np.float32))
+        done += count
+        drop = done * cfg.hop_length - consumed
+        buffer, consumed = buffer[drop:], consumed + drop
+
+    for block in blocks:
+        n_samples += len(block)
+        buffer = np.concatenate([buffer, np.asarray(block, np.float32)])
+        emit(final=False)
+    buffer = np.concatenate([buffer, np.zeros(half + cfg.hop_length, np.float32)])
+    emit(final=True)
+    width = cfg.n_mels if cfg.kind == "logmel" else cfg.n_mfcc
+    return (np.concatenate(out) if out else np.zeros((0, width), np.float32)), n_samples
+
+
+def finish_features(x: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """Deltas and CMVN on base features, as :func:`compute_features` does."""
+    if cfg.kind == "mfcc_deltas":
+        d1 = deltas(x)
+        x = np.concatenate([x, d1, deltas(d1)], axis=1)
+    if cfg.cmvn == "utterance":
+        x = cmvn(x)
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
 def deltas(x: np.ndarray, width: int = 9) -> np.ndarray:
     """Regression deltas over ``width`` frames (librosa's formula, edges repeated)."""
     half = width // 2
@@ -108,13 +151,7 @@ def compute_features(audio: np.ndarray, cfg: FeatureConfig = FeatureConfig()) ->
     -------
     np.ndarray, shape (frame_count(len(audio)), cfg.dim), float32.
     """
-    x = base_features(audio, cfg)
-    if cfg.kind == "mfcc_deltas":
-        d1 = deltas(x)
-        x = np.concatenate([x, d1, deltas(d1)], axis=1)
-    if cfg.cmvn == "utterance":
-        x = cmvn(x)
-    return np.ascontiguousarray(x, dtype=np.float32)
+    return finish_features(base_features(audio, cfg), cfg)
 
 
 def region_mfcc(audio: np.ndarray, cfg: RegionConfig = RegionConfig()) -> np.ndarray:

@@ -110,7 +110,7 @@ class Loop:
         self.init_from = str(source.path)
 
     # --- steps ------------------------------------------------------------------------------
-    def _tagger_batch(self, step: int, epoch: int, pos: int, batches: list[list[int]]):
+    def _tagger_batch(self, epoch: int, pos: int, batches: list[list[int]]):
         ks = batches[pos * self.world + self.rank] if pos * self.world + self.rank < len(batches) else batches[-1]
         return self.train_data.collate(ks, epoch)
 
@@ -249,6 +249,7 @@ class Loop:
                                       "rerun with the same options")
             if state.get("finished"):
                 best = state["best"]
+                self._load_best()  # leave the loop holding the finished run's best weights
                 if is_main and not (self.out / "dev_metrics.json").exists():
                     best = self._finish(best)  # interrupted while finishing: complete the model directory
                 return TrainResult(self.out, state["step"], best.get("step", 0), best, time.perf_counter() - t0)
@@ -277,8 +278,10 @@ class Loop:
             while step < stop_at and not stopped_early:
                 batches = self.train_data.epoch_batches(epoch, self.cfg.batch_frames) if self.kind == "tagger" else None
                 epoch_steps = self.epoch_steps(epoch)
+                if self.kind == "tagger":  # the next batch is prepared (read, augmented) while this one trains
+                    prefetch = _Prefetch(lambda p, e=epoch, b=batches: self._tagger_batch(e, p, b))
                 while pos < epoch_steps and step < stop_at:
-                    batch = (self._tagger_batch(step, epoch, pos, batches) if self.kind == "tagger"
+                    batch = (prefetch.get(pos, pos + 1 if pos + 1 < epoch_steps else None) if self.kind == "tagger"
                              else self.train_data.batch(step * self.world + self.rank, self.cfg.batch_size))
                     for g in self.optimizer.param_groups:
                         g["lr"] = lr_at(step, self.total_steps, self.cfg.lr)
@@ -304,6 +307,8 @@ class Loop:
                             break
                     if is_main and step % self.cfg.checkpoint_every == 0:
                         save_checkpoint(self.out, self._state(step, epoch, pos, best, bad))
+                if self.kind == "tagger":
+                    prefetch.pool.shutdown(wait=True, cancel_futures=True)
                 if pos >= epoch_steps:
                     epoch, pos = epoch + 1, 0
         except KeyboardInterrupt:
@@ -346,10 +351,13 @@ class Loop:
             self.on_eval(step, value)
         return best, bad, bool(self.cfg.patience and bad >= self.cfg.patience)
 
-    def _finish(self, best: dict) -> dict:
-        """Reload the best weights, tune the threshold on dev, write the final config and dev metrics."""
+    def _load_best(self) -> None:
         if (self.out / "model.pt").exists():
             self.model.load_state_dict(torch.load(self.out / "model.pt", map_location=self.device, weights_only=True))
+
+    def _finish(self, best: dict) -> dict:
+        """Reload the best weights, tune the threshold on dev, write the final config and dev metrics."""
+        self._load_best()
         dev = self.evaluate_dev(final=True)
         config = self._model_config(dev.get("threshold"))
         config["dev"] = {k: v for k, v in dev.items() if k != "threshold_table"}
@@ -359,6 +367,22 @@ class Loop:
 
         write_json(self.out / "dev_metrics.json", {"best_step": best.get("step", 0), **dev})
         return {**best, "dev": dev}
+
+
+class _Prefetch:
+    """Compute ``fn(key)`` one key ahead in a background thread (batches are pure functions of
+    their key, so prefetching never changes what is trained on)."""
+
+    def __init__(self, fn):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.fn, self.pool, self.pending = fn, ThreadPoolExecutor(1), {}
+
+    def get(self, key, next_key=None):
+        future = self.pending.pop(key, None) or self.pool.submit(self.fn, key)
+        if next_key is not None and next_key not in self.pending:
+            self.pending[next_key] = self.pool.submit(self.fn, next_key)
+        return future.result()
 
 
 def math_ceil(a: int, b: int) -> int:

@@ -56,6 +56,9 @@ def run_trial(datasets: list[Path], out: Path, recipe: Recipe, params: dict[str,
     loop = Loop([Dataset(d) for d in datasets], directory, r, on_eval=on_eval)
     result = loop.run(resume=True)
     dev = result.dev.get("dev", {})
+    final = directory / "dev_metrics.json"
+    if final.exists():  # a finished run that is resumed returns its last dev check, not the final dev metrics
+        dev = {k: v for k, v in json.loads(final.read_text(encoding="utf-8")).items() if k != "best_step"}
     train_metrics = loop.evaluate_split("train")
     metrics = {f"dev_{k}": v for k, v in dev.items() if isinstance(v, (int, float))}
     metrics.update({f"train_{k}": v for k, v in train_metrics.items() if isinstance(v, (int, float))})
@@ -99,6 +102,10 @@ def tune(datasets: list[str | Path], out: str | Path, recipe: Recipe = Recipe(),
     study = optuna.create_study(study_name=study_name, storage=rdb, load_if_exists=True, direction="maximize",
                                 sampler=optuna.samplers.TPESampler(seed=seed),
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
+    if study.trials:
+        # A continued study must not replay the first session's draws (a sampler seeded alike would
+        # propose the same parameters again, and their trial directories are already finished).
+        study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials))
     datasets = [Path(d) for d in datasets]
 
     def objective(trial) -> float:

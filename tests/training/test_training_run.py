@@ -203,3 +203,17 @@ def test_interrupted_finish_is_completed_on_resume(tone_region_dataset, tmp_path
         assert ja == jb, name
     assert_same_weights(weights(tmp_path / "a" / "model.pt"), weights(tmp_path / "b" / "model.pt"))
     assert_same_weights(last_weights(tmp_path / "a"), last_weights(tmp_path / "b"))
+
+
+def test_reopening_a_finished_run_holds_its_best_weights(tone_region_dataset, tmp_path):
+    """Regression: Loop.run(resume=True) on a finished run returned early with freshly initialised
+    weights, so tuning re-evaluated a random model when a trial's parameters repeated."""
+    from phonebound.dataset.store import Dataset
+    from phonebound.training_loop import Loop
+
+    recipe = window_recipe(steps=30)
+    out = tmp_path / "finished"
+    train([tone_region_dataset], out, recipe)
+    loop = Loop([Dataset(tone_region_dataset)], out, recipe)
+    loop.run(resume=True)
+    assert_same_weights({k: v for k, v in loop.model.state_dict().items()}, weights(out / "model.pt"))
