@@ -19,9 +19,11 @@ from .errors import PhoneboundError  # noqa: E402
 def __getattr__(name: str):
     # Heavy modules load on first use, so `import phonebound` stays quick.
     if name in ("segment", "Segmentation"):
-        from . import segment as module
+        import importlib
 
-        return getattr(module, name)
+        # (`from . import segment` here recursed: the import looks the name up on this package first)
+        module = importlib.import_module(f"{__name__}.segment")  # the module is callable: it segments
+        return module if name == "segment" else module.Segmentation
     if name == "load_model":
         from .detector import load_detector
 

@@ -11,15 +11,17 @@ from .corpus import ReaderConfig
 from .dataset.build import BuildConfig, BuildSummary, build_dataset
 from .dataset.executors import close_executor, make_executor
 from .dataset.splits import SplitConfig, dataset_info, split_dataset
+from .io_utils import check_output_dir
 
 
 def build(corpus: Path, output: Path, *, format=None, tier=None, layout="sequence", features="mfcc_deltas",
           region_ms=10, min_silence=0.3, speaker_regex=None, include=(), jobs=1, executor="local",
-          scheduler=None, resume=False, overwrite=False, progress=False) -> BuildSummary:
+          scheduler=None, resume=False, overwrite=False, progress=False, shard_items=64) -> BuildSummary:
     cfg = BuildConfig(
         layout=layout, format=format, features=FeatureConfig(kind=features),
         region=RegionConfig(region_ms=region_ms, difference=layout == "difference"),
         reader=ReaderConfig(tier=tier, min_silence=min_silence, speaker_regex=speaker_regex), include=tuple(include),
+        shard_items=shard_items,
     )
     pool = make_executor(executor, jobs, scheduler)
     try:
@@ -87,6 +89,7 @@ def train(datasets, output, *, config=None, model=None, params=None, augment=Non
 
     from .train import Recipe, train as run
 
+    check_output_dir(output, 50)  # fail before any work, not at the first checkpoint
     recipe = Recipe.load(config).with_overrides(model=model, model_params=params, **train_options)
     if augment is not None:
         recipe.augment = replace(recipe.augment, prob=augment)
@@ -112,6 +115,7 @@ def tune(datasets, output, *, trials=20, storage=None, study_name="phonebound", 
     from .train import Recipe
     from .tune import tune as run
 
+    check_output_dir(output, 50)
     recipe = Recipe.load(config).with_overrides(model=model)
     recipe.data = {**recipe.data, "datasets": [str(d) for d in datasets]}
     return run(datasets, output, recipe, trials=trials, storage=storage, study_name=study_name, timeout=timeout)

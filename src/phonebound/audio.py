@@ -42,7 +42,8 @@ def audio_info(path: str | Path) -> AudioInfo:
     try:
         info = sf.info(str(path))
     except Exception as e:  # libsndfile's messages are terse; keep its reason
-        raise AudioError(f"not readable as audio ({_reason(e)})", path, "convert it to WAV or FLAC") from None
+        raise AudioError(f"not readable as audio ({_reason(e)})", path,
+                         "check that it is audio, and convert it to 16-bit PCM WAV or FLAC (e.g. with sox or ffmpeg)") from None
     if info.frames <= 0:
         raise AudioError("audio has zero samples", path, "re-export or remove the file")
     return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames))
@@ -98,7 +99,10 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int = SAMPLE_RATE) -> n
 
 def _reason(e: Exception) -> str:
     text = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-    return text.split(": ", 1)[-1] if text.startswith("Error opening") else text
+    text = text.split(": ", 1)[-1] if text.startswith("Error opening") else text
+    if "does not exist or is not a regular file" in text:  # libsndfile's words for a codec it cannot open
+        return "unsupported codec or damaged header"
+    return text
 
 
 def stream_audio(path: str | Path, channel: int | None = None, block_seconds: float = 30.0,

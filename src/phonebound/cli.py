@@ -52,15 +52,18 @@ def build(
     min_silence: float = typer.Option(0.3, help="Seconds of silence that end a speaker turn (CGN, multi-speaker)."),
     speaker_regex: Optional[str] = typer.Option(None, help="Regex on the relative path; group 1 names the speaker."),
     include: Optional[str] = typer.Option(None, help="Comma-separated glob patterns of annotation files to use."),
-    jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel worker processes."),
-    executor: str = typer.Option("local", help="local | dask"),
-    scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address, e.g. tcp://HOST:8786."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel worker processes (with --executor dask and no "
+                                                        "--scheduler: the workers of a local Dask cluster)."),
+    executor: str = typer.Option("local", help="local | dask (needs phonebound[dask]; see README: Scaling out)"),
+    scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (tcp://HOST:8786) or scheduler "
+                                                       "file; OUT must be on a filesystem the workers share."),
     resume: bool = typer.Option(False, help="Continue an interrupted build; finished shards are kept."),
     overwrite: bool = typer.Option(False, help="Replace an existing dataset at OUTPUT."),
     split: Optional[str] = typer.Option(None, help="Also split: speaker | file | group."),
     dev: float = typer.Option(0.1, help="Dev fraction for --split."),
     test: float = typer.Option(0.1, help="Test fraction for --split."),
     seed: int = typer.Option(0, help="Seed for --split."),
+    shard_items: int = typer.Option(64, hidden=True, help="Annotation files per shard, at most (advanced)."),
 ):
     """Read a corpus with phone alignments and write a dataset (features + boundary targets)."""
     from . import api
@@ -68,8 +71,13 @@ def build(
     summary = api.build(corpus, output, format=format, tier=tier, layout=layout, features=features,
                         region_ms=region_ms, min_silence=min_silence, speaker_regex=speaker_regex,
                         include=_split_list(include), jobs=jobs, executor=executor, scheduler=scheduler,
-                        resume=resume, overwrite=overwrite, progress=sys.stderr.isatty())
+                        resume=resume, overwrite=overwrite, progress=sys.stderr.isatty(), shard_items=shard_items)
+    if corpus.is_file() and summary.skipped:  # one annotation file, and it could not be used
+        raise PhoneboundError(summary.skipped[0][1], summary.skipped[0][0])
     api.print_build_summary(summary, out)
+    if summary.utterances == 0:
+        raise PhoneboundError(f"no usable utterances: all {len(summary.skipped)} file(s) were skipped",
+                              output / "skipped.tsv", "fix the files listed there (each with its reason) and rebuild")
     if split:
         counts = api.split(output, by=split, dev=dev, test=test, seed=seed)
         out.print(f"split by {split}: {dict(counts)}")
@@ -164,7 +172,10 @@ def train(
                        epochs=epochs, lr=lr, batch_size=batch_size, balance=balance, multiply=multiply, metric=metric,
                        patience=patience, seed=seed, threads=threads, device=device, augment=augment, init=init,
                        resume=resume, progress=sys.stderr.isatty())
-    api.print_train_result(result, out)
+    from .distributed import is_main_process
+
+    if is_main_process():  # under torchrun every rank returns the same result: print it once
+        api.print_train_result(result, out)
 
 
 @app.command()
@@ -256,8 +267,8 @@ def segment(
     s = segment_paths(inputs, output, model=model, fmt=format, threshold=threshold, calibrate=calibrate,
                       channel=channel, jobs=jobs, keep_tiers=keep_tiers, overwrite=overwrite,
                       progress=sys.stderr.isatty(), backend=backend)
-    if single and s.skipped:
-        raise PhoneboundError(s.skipped[0][1], s.skipped[0][0], "check the file (see `phonebound segment --help`)")
+    if single and s.skipped:  # the reason holds the problem and its fix
+        raise PhoneboundError(s.skipped[0][1], s.skipped[0][0])
     rtf = s.seconds / s.audio_seconds if s.audio_seconds else 0.0
     out.print(f"segmented {s.written} recording(s) ({s.audio_seconds / 60:.1f} min of audio, {s.boundaries} boundaries) "
               f"in {s.seconds:.1f} s (real-time factor {rtf:.4f}) into {s.out}"
@@ -265,6 +276,9 @@ def segment(
     if s.skipped:
         console.print(f"[yellow]skipped {len(s.skipped)}[/] (reasons in {s.out / 'skipped.tsv'}); first: "
                       f"{s.skipped[0][0]}: {s.skipped[0][1]}", highlight=False)
+    if s.skipped and not s.written and not s.reused:
+        raise PhoneboundError(f"no recording could be segmented: all {len(s.skipped)} were skipped",
+                              s.out / "skipped.tsv", "fix the files listed there (each with its reason)")
 
 
 @app.command("export")

@@ -158,5 +158,10 @@ class DecodeConfig:
     prominence: float = 0.0
     refine: bool = True  # sub-frame refinement by parabolic interpolation of the peak
     calibrate: str = "none"  # "none" | "rate" | "normalize" (see phonebound.calibrate)
-    target_rate: float = 0.0  # boundaries per second of speech for calibrate="rate"; 0 = model's own
+    target_rate: float = 0.0  # boundaries per second of speech for calibrate="rate" (measured on dev)
+    reference_level: float = 0.0  # typical strong-peak height on dev, for calibrate="normalize"
+
+    def __post_init__(self) -> None:
+        if self.calibrate not in ("none", "rate", "normalize"):
+            raise PhoneboundError(f"unknown calibration {self.calibrate!r}", fix="use none, normalize or rate")
 

@@ -187,10 +187,13 @@ class WindowData:
             out[sel] = restored
         return out
 
+    def draw(self, step: int, size: int) -> np.ndarray:
+        """Indices of ``size`` examples drawn at random (with replacement), a pure function of (seed, step)."""
+        return np.random.default_rng([self.seed, step]).integers(0, len(self.rows), size)
+
     def batch(self, step: int, size: int):
-        """``size`` examples drawn at random (with replacement), a pure function of (seed, step)."""
-        pick = np.random.default_rng([self.seed, step]).integers(0, len(self.rows), size)
-        return self.tensors(pick)
+        """The tensors of :meth:`draw`'s examples."""
+        return self.tensors(self.draw(step, size))
 
     def tensors(self, pick: np.ndarray):
         x = torch.from_numpy(self._gather(self.rows[pick], "features").astype(np.float32))

@@ -113,3 +113,19 @@ def decode_scores(scores: Any, cfg: DecodeConfig, hop_s: float = HOP_S) -> tuple
 
         return calibrated_decode(scores, cfg, hop_s)
     return decode(scores, cfg, hop_s)
+
+
+def tune_decoding(score_list: Iterable[Any], ref_list: Iterable[Any],
+                  thresholds: Sequence[float] = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2)),
+                  prominences: Sequence[float] = (0.0, 0.05, 0.1, 0.2, 0.3), tol: float = 0.02,
+                  distance: int = 2, refine: bool = True) -> tuple[float, float, float]:
+    """(threshold, prominence, F1) maximising strict F1 over a dev split; for detectors whose
+    score curves need a prominence test as well as a height (self-supervised, spectral change)."""
+    scores, refs = list(score_list), list(ref_list)
+    best = (0.5, 0.0, -1.0)
+    for prom in prominences:
+        th, table = tune_threshold(scores, refs, thresholds, tol, distance=distance, prominence=prom, refine=refine)
+        f1 = max(row[3] for row in table)
+        if f1 > best[2] + 1e-12:
+            best = (th, float(prom), f1)
+    return best

@@ -22,6 +22,7 @@ from .features import compute_features, frame_count, region_mfcc
 
 MODEL_FORMAT = 1
 WEIGHTS, CONFIG = "model.pt", "config.json"
+BACKENDS = ("auto", "torch", "onnx")
 CHUNK_FRAMES = 3000  # 30 s per inference chunk
 CONTEXT_FRAMES = 200  # 2 s of context on each side of a chunk; the LSTM forgets beyond it
 
@@ -51,6 +52,8 @@ class Detector:
 
     @property
     def kind(self) -> str:
+        if self.session is not None:  # an exported tagger takes lengths; the registry would import torch
+            return "tagger" if any(i.name == "lengths" for i in self.session.get_inputs()) else "window"
         from .models import get_spec
 
         return get_spec(self.name).kind
@@ -94,12 +97,12 @@ class Detector:
             return self._window_scores(audio)
         return self.scores_from_features(self.features(audio))
 
-    def scores_from_features(self, feats: np.ndarray, chunk: int = CHUNK_FRAMES, context: int = CONTEXT_FRAMES) -> np.ndarray:
+    def scores_from_features(self, feats: np.ndarray, chunk: int | None = None, context: int | None = None) -> np.ndarray:
         """Per-frame scores from features (T, D); long inputs run as a batch of overlapping chunks."""
         return self.scores_from_feature_list([feats], chunk, context)[0]
 
-    def scores_from_feature_list(self, feats_list: list[np.ndarray], chunk: int = CHUNK_FRAMES,
-                                 context: int = CONTEXT_FRAMES) -> list[np.ndarray]:
+    def scores_from_feature_list(self, feats_list: list[np.ndarray], chunk: int | None = None,
+                                 context: int | None = None) -> list[np.ndarray]:
         """Scores of several recordings at once: their chunks share batches (fast for short files)."""
         if self.kind == "untrained":
             from .models import model_config
@@ -131,15 +134,18 @@ class Detector:
         return decode_scores(self.frame_scores(audio), cfg)
 
 
-def batched_tagger_scores(forward, feats_list: list[np.ndarray], chunk: int = CHUNK_FRAMES,
-                          context: int = CONTEXT_FRAMES, batch_frames: int = 40_000) -> list[np.ndarray]:
+def batched_tagger_scores(forward, feats_list: list[np.ndarray], chunk: int | None = None,
+                          context: int | None = None, batch_frames: int = 40_000) -> list[np.ndarray]:
     """Sigmoid outputs of a tagger for several feature matrices (T_i, D), in overlapping chunks.
 
     The chunk grid of each recording is anchored at its frame 0, so scores depend on the
     recording, never on how it was read or batched; ``context`` frames on each side of a chunk
     are computed and discarded. Chunks of all recordings are sorted by length and batched
     (at most ``batch_frames`` padded frames per batch) so short files do not run one by one.
+    ``chunk`` and ``context`` default to :data:`CHUNK_FRAMES` and :data:`CONTEXT_FRAMES`.
     """
+    chunk = CHUNK_FRAMES if chunk is None else chunk  # read at call time, so the module's setting rules
+    context = CONTEXT_FRAMES if context is None else context
     pieces = []  # (recording, span start, span end, window start, window end)
     for r, feats in enumerate(feats_list):
         n = len(feats)
@@ -168,7 +174,7 @@ def batched_tagger_scores(forward, feats_list: list[np.ndarray], chunk: int = CH
     return outputs
 
 
-def tagger_scores(module, feats: np.ndarray, chunk: int = CHUNK_FRAMES, context: int = CONTEXT_FRAMES) -> np.ndarray:
+def tagger_scores(module, feats: np.ndarray, chunk: int | None = None, context: int | None = None) -> np.ndarray:
     """Scores of one feature matrix with a torch tagger module (used during training)."""
     detector = Detector({"model": {"name": "bilstm"}, "input": {}}, module)
     return batched_tagger_scores(detector.forward, [feats], chunk, context)[0]
@@ -207,6 +213,8 @@ def load_detector(model: str | Path | None = None, device: str = "cpu", backend:
     backend : "torch", "onnx" (needs ``model.onnx`` from ``phonebound export`` and onnxruntime),
         or "auto": onnx when both are there and the device is the CPU, else torch.
     """
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown backend {backend!r}", fix=f"use one of {', '.join(BACKENDS)}")
     if str(model) == "spectral":
         return Detector({"model": {"name": "spectral", "params": {}},
                          "input": {"layout": "sequence", "features": {"kind": "mfcc"}},
@@ -221,31 +229,43 @@ def load_detector(model: str | Path | None = None, device: str = "cpu", backend:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise ModelError(f"config.json is not valid JSON ({e})", path, "retrain or restore the model directory") from None
+    if not isinstance(config, dict):
+        raise ModelError("config.json does not hold a JSON object", path, "retrain or restore the model directory")
     if config.get("format") != MODEL_FORMAT:
         raise ModelError(f"model format {config.get('format')} is not supported (this phonebound "
                          f"{__version__} reads format {MODEL_FORMAT})", path, "retrain the model with this version")
-    from .models import build_model, get_spec
-
     try:
         name = config["model"]["name"]
-        spec = get_spec(name)
         input_dim = int(config["input"]["dim"])
         decode_cfg = from_dict(DecodeConfig, config.get("decode"), "decode")
-    except KeyError as e:
-        raise ModelError(f"config.json lacks {e}", path, "retrain the model with this version") from None
+    except (KeyError, TypeError, ValueError) as e:
+        what = f"lacks {e}" if isinstance(e, KeyError) else f"is malformed ({e})"
+        raise ModelError(f"config.json {what}", path, "retrain the model with this version") from None
     module = None
     onnx_path = path / "model.onnx"
-    if spec.kind != "untrained" and backend in ("auto", "onnx") and device == "cpu":
+    # The ONNX path comes before the model registry, whose modules import torch: onnxruntime
+    # inference needs no torch. Only trained networks are ever exported.
+    if backend in ("auto", "onnx") and device == "cpu" and onnx_path.exists():
+        weights = path / WEIGHTS  # an export older than the weights is stale and never used
+        fresh = not weights.exists() or onnx_path.stat().st_mtime >= weights.stat().st_mtime
+        session = None
         try:
-            fresh = onnx_path.exists() and onnx_path.stat().st_mtime >= (path / WEIGHTS).stat().st_mtime
-            session = onnx_session(onnx_path, threads) if fresh else None  # a stale export is never used
+            session = onnx_session(onnx_path, threads) if fresh else None
         except ImportError:
-            session = None
+            pass
+        except Exception as e:  # a damaged export: torch can still run the model
+            if backend == "onnx":
+                raise ModelError(f"cannot load model.onnx ({str(e).strip().splitlines()[-1][:100]})", path,
+                                 "export the model again, or use --backend torch") from None
         if session is not None:
             return Detector(config, None, path, decode_cfg, session=session)
-        if backend == "onnx":
-            raise ModelError("no usable model.onnx (run `phonebound export MODEL`, and install phonebound[onnx])", path,
-                             "export the model or use --backend torch")
+    from .models import build_model, get_spec
+
+    spec = get_spec(name)
+    if spec.kind != "untrained" and backend == "onnx" and device == "cpu":
+        why = "model.onnx is older than model.pt (a stale export)" if onnx_path.exists() else "no usable model.onnx"
+        raise ModelError(f"{why} (run `phonebound export MODEL`, and install phonebound[onnx])", path,
+                         "export the model or use --backend torch")
     if spec.kind != "untrained":
         import torch
 
@@ -258,6 +278,10 @@ def load_detector(model: str | Path | None = None, device: str = "cpu", backend:
         module = build_model(name, config["model"].get("params", {}), input_dim)
         try:
             state = torch.load(weights, map_location=device, weights_only=True)
+        except Exception as e:
+            raise ModelError(f"cannot read {WEIGHTS} ({str(e).splitlines()[0][:100]})", path,
+                             "the file is damaged or incomplete; retrain the model or restore the file") from None
+        try:
             module.load_state_dict(state)
         except Exception as e:
             raise ModelError(f"weights do not match the config ({str(e).splitlines()[0][:100]})", path,

@@ -26,9 +26,13 @@ class PhoneboundError(Exception):
         super().__init__(self.message)
 
     @property
+    def reason(self) -> str:
+        """The problem and the fix without the path (``skipped.tsv`` lists the path beside it)."""
+        return f"{self.problem} — {self.fix}" if self.fix else self.problem
+
+    @property
     def message(self) -> str:
-        head = f"{self.path}: {self.problem}" if self.path else self.problem
-        return f"{head} — {self.fix}" if self.fix else head
+        return f"{self.path}: {self.reason}" if self.path else self.reason
 
     def __str__(self) -> str:
         return self.message

@@ -50,3 +50,31 @@ def atomic_write_text(path: Path, text: str) -> None:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def probe_writable(directory: Path) -> None:
+    """Create and delete a file in ``directory``; raises OSError when that is not allowed."""
+    with tempfile.TemporaryFile(dir=directory):
+        pass
+
+
+def check_output_dir(path: Path, min_free_mb: float, error: type | None = None) -> None:
+    """Fail early, before any work, when ``path`` (or, while it does not exist yet, the folder it
+    will be made in) cannot be written, or its disk has less than ``min_free_mb`` MB free."""
+    from .errors import PhoneboundError
+
+    error = error or PhoneboundError
+    existing = Path(path).absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise error("output path exists and is not a directory", existing, "choose another output folder")
+    try:
+        probe_writable(existing)
+    except OSError as e:
+        raise error(f"output folder is not writable ({e.strerror or e})", existing,
+                    "choose a writable folder, or fix its permissions") from None
+    free = shutil.disk_usage(existing).free
+    if free < min_free_mb * 2**20:
+        raise error(f"only {free / 2**20:.0f} MB free on the output disk (at least {min_free_mb:.0f} MB needed)",
+                    existing, "free some space, or choose a folder on another disk")

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .audio import audio_info, is_audio_file, resample, stream_audio
-from .config import SAMPLE_RATE, DecodeConfig
+from .config import DecodeConfig
 from .decode import decode_scores
 from .detector import Detector, load_detector
 from .errors import AudioError, PhoneboundError
@@ -45,9 +47,13 @@ class Segmentation:
 
 
 def recording_features(detector: Detector, path: str | Path, channel: int | None = None) -> tuple[np.ndarray, float]:
-    """Features of a whole recording, streamed block by block (bounded memory), and its duration."""
-    base, n = stream_base_features(stream_audio(path, channel), detector.features_cfg)
-    return finish_features(base, detector.features_cfg), n / SAMPLE_RATE
+    """Features of a whole recording, streamed block by block (bounded memory), and its duration.
+
+    The duration is the file's (frames / rate, what Praat shows), not the resampled sample
+    count, which differs by a fraction of a sample when the rate is not 16 kHz."""
+    duration = audio_info(path).duration
+    base, _ = stream_base_features(stream_audio(path, channel), detector.features_cfg)
+    return finish_features(base, detector.features_cfg), duration
 
 
 def _decode_cfg(detector: Detector, threshold: float | None, calibrate: str | None) -> DecodeConfig:
@@ -80,7 +86,7 @@ def segment(audio: str | Path | np.ndarray, sample_rate: int | None = None, mode
             from .audio import load_audio
 
             signal = load_audio(audio, channel)
-            scores, duration = detector.frame_scores(signal), len(signal) / SAMPLE_RATE
+            scores, duration = detector.frame_scores(signal), audio_info(audio).duration
         else:
             feats, duration = recording_features(detector, audio, channel)
             scores = detector.scores_from_features(feats)
@@ -89,14 +95,17 @@ def segment(audio: str | Path | np.ndarray, sample_rate: int | None = None, mode
         if sample_rate is None:
             raise PhoneboundError("sample_rate is required when audio is an array", fix="pass sample_rate=...")
         signal = _array_to_mono(np.asarray(audio), channel)
+        duration = len(signal) / float(sample_rate)  # the array's own length, not the resampled one's
         signal = resample(signal, int(sample_rate))
-        scores, duration, source = detector.frame_scores(signal), len(signal) / SAMPLE_RATE, None
+        scores, source = detector.frame_scores(signal), None
     times, conf = decode_scores(scores, cfg)
     keep = (times > 0) & (times < duration)
     return Segmentation(times[keep], conf[keep], duration, source, str(detector.path or detector.name), cfg.threshold)
 
 
 def _array_to_mono(x: np.ndarray, channel: int | None) -> np.ndarray:
+    if np.issubdtype(x.dtype, np.integer):  # scale before mixing (a mean of ints is float64)
+        x = x / float(np.iinfo(x.dtype).max)
     if x.ndim == 1:
         mono = x
     elif channel is not None:
@@ -107,8 +116,6 @@ def _array_to_mono(x: np.ndarray, channel: int | None) -> np.ndarray:
         mono = x.mean(axis=1)
     if not np.isfinite(mono).all():
         raise AudioError("audio contains NaN or infinite samples")
-    if np.issubdtype(mono.dtype, np.integer):
-        mono = mono / float(np.iinfo(mono.dtype).max)
     return mono.astype(np.float32)
 
 
@@ -182,6 +189,8 @@ def segment_paths(inputs: list[str | Path], out: str | Path, model: str | Path |
             summary.reused += 1
         else:
             todo.append((str(audio), str(target)))
+            for stale in target.parent.glob(f".{target.name}.*.tmp"):  # half-written by a killed run
+                stale.unlink(missing_ok=True)
     groups = _groups(todo, group_seconds)
     options = {"model": str(model) if model is not None else None, "fmt": fmt, "threshold": threshold,
                "calibrate": calibrate, "channel": channel, "keep_tiers": keep_tiers, "backend": backend,
@@ -212,22 +221,16 @@ def segment_paths(inputs: list[str | Path], out: str | Path, model: str | Path |
         from .io_utils import atomic_write_text
 
         atomic_write_text(out / "skipped.tsv", "path\treason\n" + "".join(f"{a}\t{r}\n" for a, r in summary.skipped))
+    else:  # a rerun after the files were fixed: the old list would be wrong
+        (out / "skipped.tsv").unlink(missing_ok=True)
     summary.seconds = time.perf_counter() - t0
     return summary
 
 
 def _check_output_dir(out: Path) -> None:
-    import shutil
+    from .io_utils import check_output_dir
 
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise PhoneboundError(f"output folder is not writable ({e.strerror})", out, "choose a writable folder with -o") from None
-    if shutil.disk_usage(out).free < 20 * 2**20:
-        raise PhoneboundError("less than 20 MB free on the output disk", out, "free some space or choose another -o")
+    check_output_dir(out, 20)
 
 
 def _check_settings(out: Path, settings: dict[str, Any], overwrite: bool) -> None:
@@ -237,7 +240,8 @@ def _check_settings(out: Path, settings: dict[str, Any], overwrite: bool) -> Non
     if path.exists() and not overwrite:
         previous = json.loads(path.read_text(encoding="utf-8"))
         if previous != settings:
-            raise PhoneboundError("this output folder holds results made with other settings", out,
+            changed = ", ".join(f"{k} {previous.get(k)!r} now {v!r}" for k, v in settings.items() if previous.get(k) != v)
+            raise PhoneboundError(f"this output folder holds results made with other settings ({changed})", out,
                                   "use a new -o folder, or --overwrite to redo everything")
     write_json(path, settings)
 
@@ -268,14 +272,20 @@ def _groups(todo: list[tuple[str, str]], seconds: float) -> list[list[tuple[str,
     return groups
 
 
-_WORKER_DETECTOR: dict[str, Detector] = {}
+_WORKER_DETECTOR: dict[str, tuple[list, Detector]] = {}
 
 
 def _detector(options: dict[str, Any]) -> Detector:
-    key = json.dumps([options["model"], options["backend"]])
-    if key not in _WORKER_DETECTOR:
-        _WORKER_DETECTOR[key] = load_detector(options["model"], backend=options["backend"], threads=options["threads"])
-    return _WORKER_DETECTOR[key]
+    # keyed by the model files' mtimes too: a model retrained or exported in place is reloaded
+    # (with -j 1 the cache lives in the caller's process, e.g. a notebook, across calls)
+    from .detector import resolve_model_path
+
+    folder = Path(resolve_model_path(options["model"]))
+    stamp = [(f.name, f.stat().st_mtime_ns) for f in sorted(folder.glob("*")) if f.is_file()] if folder.is_dir() else []
+    key = json.dumps([options["model"], options["backend"], options["threads"]])
+    if key not in _WORKER_DETECTOR or _WORKER_DETECTOR[key][0] != stamp:
+        _WORKER_DETECTOR[key] = (stamp, load_detector(options["model"], backend=options["backend"], threads=options["threads"]))
+    return _WORKER_DETECTOR[key][1]
 
 
 def _segment_group_task(task) -> list[dict[str, Any]]:
@@ -297,7 +307,7 @@ def _segment_group(group: list[tuple[str, str]], options: dict[str, Any]) -> lis
             feats, duration = recording_features(detector, audio, options["channel"])
             ready.append((audio, target, feats, duration))
         except PhoneboundError as e:
-            records.append({"audio": audio, "error": e.problem})
+            records.append({"audio": audio, "error": _reason(e, audio)})
     scores = detector.scores_from_feature_list([r[2] for r in ready]) if ready else []
     for (audio, target, _, duration), s in zip(ready, scores):
         times, conf = decode_scores(s, cfg)
@@ -306,8 +316,13 @@ def _segment_group(group: list[tuple[str, str]], options: dict[str, Any]) -> lis
         try:
             records.append(_write(seg, audio, target, options))
         except PhoneboundError as e:
-            records.append({"audio": audio, "error": e.problem})
+            records.append({"audio": audio, "error": _reason(e, audio)})
     return records
+
+
+def _reason(e: PhoneboundError, audio: str) -> str:
+    """What ``skipped.tsv`` says about ``audio``: the problem and the fix (and the file, if another)."""
+    return e.reason if e.path in (None, audio) else str(e)
 
 
 def _write(seg: Segmentation, audio: str, target: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -345,3 +360,14 @@ class _Progress:
     def close(self) -> None:
         if self.enabled:
             self.bar.stop()
+
+
+class _CallableModule(types.ModuleType):
+    """``phonebound.segment`` is this module once it is imported, and the README's function too:
+    calling the module segments (``phonebound.segment("a.wav")``)."""
+
+    def __call__(self, *args, **kwargs) -> Segmentation:
+        return segment(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

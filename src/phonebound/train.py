@@ -129,7 +129,10 @@ def train(datasets: list[str | Path], out: str | Path, recipe: Recipe = Recipe()
     from .training_loop import Loop
 
     loop = Loop([Dataset(d) for d in datasets], Path(out), recipe, init=init, progress=progress, on_eval=on_eval)
-    return loop.run(resume=resume, max_steps=max_steps)
+    try:
+        return loop.run(resume=resume, max_steps=max_steps)
+    finally:
+        loop.dist.close()  # under torchrun: leave the process group this run joined
 
 
 def checkpoint_path(out: Path) -> Path:

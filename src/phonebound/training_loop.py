@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -15,9 +14,11 @@ from torch import nn
 from .config import HOP_S, to_dict
 from .data import TaggerData, WindowData, check_compatible, soften
 from .dataset.store import Dataset
-from .decode import pick_peaks, tune_threshold
+from .distributed import Distributed, rank_seed
+from .calibrate import dev_statistics
+from .decode import pick_peaks, tune_decoding, tune_threshold
 from .detector import load_detector, save_model, tagger_scores
-from .errors import ModelError, PhoneboundError
+from .errors import DatasetError, ModelError, PhoneboundError
 from .metrics import BoundaryCounts, frame_metrics
 from .models import build_model, get_spec
 from .train import (Recipe, TrainResult, append_jsonl, checkpoint_path, load_checkpoint, lr_at, pos_weight_from,
@@ -45,18 +46,21 @@ class Loop:
         self.device = torch.device(self.cfg.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise PhoneboundError(f"--device {self.cfg.device} requested but no CUDA GPU is available", fix="use --device cpu")
-        self.rank, self.world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+        # Under torchrun (WORLD_SIZE > 1) join the process group: gloo on CPU, NCCL on cuda:LOCAL_RANK.
+        self.dist = Distributed(self.device)
+        self.rank, self.world, self.device = self.dist.rank, self.dist.world, self.dist.device
         torch.manual_seed(self.cfg.seed)
         self._setup_data()
         self.model = build_model(recipe.model_name, recipe.model_params, self.input_dim).to(self.device)
         if init is not None:
             self._load_init(init)
+        if self.world > 1 and hasattr(self.model, "loss"):
+            raise PhoneboundError("self-supervised training runs in one process", fix="run it without torchrun")
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
-        self.ddp_model = self.model
-        if self.world > 1:
-            from torch.nn.parallel import DistributedDataParallel
-
-            self.ddp_model = DistributedDataParallel(self.model)
+        self.ddp_model = self.dist.wrap(self.model)  # DistributedDataParallel when WORLD_SIZE > 1
+        if self.rank > 0:
+            torch.manual_seed(rank_seed(self.cfg.seed, self.rank))  # each rank its own dropout masks
+        self.decode_cfg = recipe.decode  # the decoder settings the model will carry (tuned on dev at the end)
         self.use_amp = self.cfg.amp and self.device.type == "cuda"  # bfloat16: no loss scaling needed
 
     # --- data -------------------------------------------------------------------------------
@@ -78,13 +82,13 @@ class Loop:
             self.input_dim = int(self.datasets[0].shard_array(self.datasets[0].shards()[0], "features").shape[-1])
             pos = float(self.train_data.labels.mean())
             self.class_weight = torch.tensor([1.0, pos_weight_from(pos)]) if c.balance == "weight" else None
-            self._window_epoch = math_ceil(len(self.train_data), c.batch_size * self.world)
+            self._window_epoch = math_ceil(len(self.train_data), c.batch_size)  # global batches, any world size
         self.total_steps = c.steps if c.steps > 0 else sum(self.epoch_steps(e) for e in range(c.epochs))
 
     def epoch_steps(self, epoch: int) -> int:
         """Optimizer steps in an epoch (a tagger epoch's batch count varies a little with the shuffle)."""
         if self.kind == "tagger":
-            return math_ceil(len(self.train_data.epoch_batches(epoch, self.cfg.batch_frames)), self.world)
+            return max(1, len(self.train_data.epoch_batches(epoch, self.cfg.batch_frames)))
         return self._window_epoch
 
     def eval_due(self, step: int, pos: int, epoch_steps: int) -> bool:
@@ -111,10 +115,74 @@ class Loop:
 
     # --- steps ------------------------------------------------------------------------------
     def _tagger_batch(self, epoch: int, pos: int, batches: list[list[int]]):
-        ks = batches[pos * self.world + self.rank] if pos * self.world + self.rank < len(batches) else batches[-1]
+        ks = batches[pos]  # the global batch: the same on every rank and in a one-process run
+        if self.world > 1:
+            ks = ks[self.rank :: self.world]  # this rank's share of its chunks (read from the memmap)
+            if not ks:
+                return None  # fewer chunks than ranks: this rank only joins the gradient all-reduce
         return self.train_data.collate(ks, epoch)
 
+    def _window_batch(self, step: int):
+        """The global batch of ``step`` (``batch_size`` examples drawn by (seed, step)); with several
+        ranks, this rank's share of it and the global denominator of the weighted mean loss."""
+        if self.world == 1:
+            return self.train_data.batch(step, self.cfg.batch_size)
+        pick = self.train_data.draw(step, self.cfg.batch_size)
+        labels = torch.from_numpy(self.train_data.labels[pick])
+        denominator = self.class_weight[labels].sum() if self.class_weight is not None else torch.tensor(float(len(pick)))
+        mine = pick[self.rank :: self.world]
+        x, y = self.train_data.tensors(mine) if len(mine) else (None, None)
+        return x, y, denominator
+
+    def _rank_loss(self, batch) -> torch.Tensor:
+        """This rank's part of the loss of the global batch, scaled so that DDP's gradient average
+        equals the one-process gradient of the whole global batch.
+
+        The one-process loss is a (weighted) mean, S / D: S the sum of the per-frame (tagger) or
+        per-example (window) losses of the global batch, D its denominator (valid frames; the summed
+        class weights of the labels, as ``cross_entropy``'s weighted mean divides by). Rank r returns
+        world * S_r / D; DDP averages gradients, so the update uses
+        (1/world) * sum_r world * grad(S_r) / D = grad(S / D). D is summed over the ranks for the
+        tagger (augmentation can change lengths) and known to every rank for the window model.
+        A rank without examples runs a zero-weighted forward so that it joins the all-reduce.
+        """
+        if self.kind == "tagger":
+            if batch is None:
+                x = torch.zeros(1, 1, self.input_dim, device=self.device)
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
+                    total = self.ddp_model(x, torch.ones(1, dtype=torch.long, device=self.device)).float().sum() * 0.0
+                count = torch.zeros((), device=self.device)
+            else:
+                x, y, lengths = (t.to(self.device) for t in batch)
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
+                    logits = self.ddp_model(x, lengths)
+                mask = torch.arange(x.shape[1], device=self.device)[None, :] < lengths[:, None]
+                target = soften(y, lengths, self.cfg.neighbour_target)
+                loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(self.pos_weight, device=self.device),
+                                               reduction="sum")
+                total = loss_fn(logits.float()[mask], target[mask])
+                count = mask.sum().float()
+            return total * self.world / self.dist.sum(count)
+        x, y, denominator = batch
+        if x is None:
+            x = self.train_data.tensors(np.zeros(1, np.int64))[0].to(self.device)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
+                total = self.ddp_model(x).float().sum() * 0.0
+        else:
+            x, y = x.to(self.device), y.to(self.device)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
+                logits = self.ddp_model(x)
+            weight = None if self.class_weight is None else self.class_weight.to(self.device)
+            total = nn.functional.cross_entropy(logits.float(), y, weight=weight, reduction="sum")
+        return total * self.world / denominator.to(self.device)
+
     def _loss(self, batch) -> torch.Tensor:
+        if self.kind == "tagger" and hasattr(self.model, "loss"):  # self-supervised: the model has its own loss
+            x, y, lengths = (t.to(self.device) for t in batch)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
+                return self.model.loss(x, y, lengths)
+        if self.world > 1:
+            return self._rank_loss(batch)
         if self.kind == "tagger":
             x, y, lengths = (t.to(self.device) for t in batch)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
@@ -153,13 +221,18 @@ class Loop:
         scores, refs, targets = [], [], []
         for k in range(len(data)):
             feats, t, bounds = data.example(k)
-            scores.append(tagger_scores(self.model, feats))
+            scores.append(self.model.frame_scores(feats) if hasattr(self.model, "frame_scores")
+                          else tagger_scores(self.model, feats))
             refs.append(bounds)
             targets.append(t)
         return self._boundary_report(scores, refs, targets, final)
 
     def _boundary_report(self, scores, refs, targets, final: bool) -> dict[str, Any]:
-        d = self.recipe.decode
+        d = self.decode_cfg
+        if hasattr(self.model, "frame_scores") and final:  # self-supervised curves need a prominence test too
+            _, prominence, _ = tune_decoding(scores, refs, THRESHOLD_GRID, tol=self.cfg.tolerance, distance=d.distance,
+                                             refine=d.refine)
+            self.decode_cfg = d = replace(d, prominence=prominence)
         best, table = tune_threshold(scores, refs, THRESHOLD_GRID, self.cfg.tolerance, distance=d.distance,
                                      prominence=d.prominence, refine=d.refine)
         counts = BoundaryCounts()
@@ -168,6 +241,7 @@ class Loop:
         result = {"threshold": best, "boundary_f1": counts.f1, "boundary_precision": counts.precision,
                   "boundary_recall": counts.recall, "r_value": counts.r_value}
         if final:
+            result["calibration"] = dev_statistics(scores, refs, d.distance)
             result["boundary"] = counts.to_dict()
             result["threshold_table"] = [list(row) for row in table]
             y_true = np.concatenate(targets) if targets else np.zeros(0)
@@ -197,7 +271,7 @@ class Loop:
         from .audio import load_audio
         from .detector import Detector
 
-        detector = Detector(self._model_config(), self.model.cpu(), decode_cfg=self.recipe.decode)
+        detector = Detector(self._model_config(), self.model.cpu(), decode_cfg=self.decode_cfg)
         scores, refs, targets = [], [], []
         for ds in self.datasets:
             for i in ds.indices("dev"):
@@ -217,10 +291,14 @@ class Loop:
         return self._boundary_report(scores, refs, targets, final)
 
     # --- config and checkpoints -------------------------------------------------------------
-    def _model_config(self, threshold: float | None = None) -> dict[str, Any]:
+    def _model_config(self, threshold: float | None = None, calibration: dict | None = None) -> dict[str, Any]:
         ds = self.datasets[0]
         key = "features" if self.kind == "tagger" else "region"
-        decode = to_dict(self.recipe.decode if threshold is None else replace(self.recipe.decode, threshold=threshold))
+        decode = self.decode_cfg if threshold is None else replace(self.decode_cfg, threshold=threshold)
+        if calibration:  # dev statistics for label-free calibration; a recipe's own values win
+            decode = replace(decode, target_rate=decode.target_rate or calibration["target_rate"],
+                             reference_level=decode.reference_level or calibration["reference_level"])
+        decode = to_dict(decode)
         return {"model": {"name": self.recipe.model_name, "params": self.recipe.model_params},
                 "input": {"layout": ds.layout, key: ds.meta["config"][key], "dim": self.input_dim},
                 "decode": decode, "recipe": self.recipe.to_dict(),
@@ -232,30 +310,30 @@ class Loop:
     def _state(self, step: int, epoch: int, pos: int, best: dict, history_bad: int) -> dict[str, Any]:
         return {"step": step, "epoch": epoch, "pos": pos, "best": best, "bad_evals": history_bad,
                 "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "torch_rng": torch.get_rng_state(), "recipe": self.recipe.to_dict(), "finished": False}
+                "torch_rng": torch.get_rng_state(), "recipe": self.recipe.to_dict(), "finished": False,
+                "input": self._model_config()["input"]}
 
     # --- the loop -----------------------------------------------------------------------------
     def run(self, resume: bool = False, max_steps: int | None = None) -> TrainResult:
         t0 = time.perf_counter()
         is_main = self.rank == 0
         self.out.mkdir(parents=True, exist_ok=True)
-        state = load_checkpoint(self.out) if resume else None
-        if state is None and not resume and checkpoint_path(self.out).exists():
-            raise PhoneboundError("the output directory holds an earlier run", self.out,
-                                  "pass --resume to continue it, or choose a new output directory")
+        # Rank 0 reads (and checks) the checkpoint; every rank receives it: no shared disk needed.
+        state = self.dist.from_rank0(lambda: self._read_checkpoint(resume))
         if state is not None:
-            if state["recipe"] != self.recipe.to_dict():
-                raise PhoneboundError("--resume with a recipe that differs from the interrupted run's", self.out,
-                                      "rerun with the same options")
             if state.get("finished"):
-                best = state["best"]
-                self._load_best()  # leave the loop holding the finished run's best weights
-                if is_main and not (self.out / "dev_metrics.json").exists():
-                    best = self._finish(best)  # interrupted while finishing: complete the model directory
+                def reopen(best=state["best"]):
+                    self._load_best()  # leave the loop holding the finished run's best weights
+                    if not (self.out / "dev_metrics.json").exists():
+                        best = self._finish(best)  # interrupted while finishing: complete the model directory
+                    return best
+
+                best = self.dist.from_rank0(reopen)
+                self.dist.broadcast_module(self.model)
                 return TrainResult(self.out, state["step"], best.get("step", 0), best, time.perf_counter() - t0)
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
-            torch.set_rng_state(state["torch_rng"])
+            self._restore_rng(state)
         step, epoch, pos = (state["step"], state["epoch"], state["pos"]) if state else (0, 0, 0)
         best, bad = (state["best"], state["bad_evals"]) if state else ({}, 0)
         if is_main and state is None:
@@ -282,7 +360,7 @@ class Loop:
                     prefetch = _Prefetch(lambda p, e=epoch, b=batches: self._tagger_batch(e, p, b))
                 while pos < epoch_steps and step < stop_at:
                     batch = (prefetch.get(pos, pos + 1 if pos + 1 < epoch_steps else None) if self.kind == "tagger"
-                             else self.train_data.batch(step * self.world + self.rank, self.cfg.batch_size))
+                             else self._window_batch(step))
                     for g in self.optimizer.param_groups:
                         g["lr"] = lr_at(step, self.total_steps, self.cfg.lr)
                     loss = self._loss(batch)
@@ -293,7 +371,8 @@ class Loop:
                     self.optimizer.step()
                     step, pos = step + 1, pos + 1
                     safe_rng = torch.get_rng_state()
-                    value = float(loss.detach())
+                    # the global batch's loss: the mean of the ranks' scaled parts (see _rank_loss)
+                    value = float(loss.detach()) if self.world == 1 else float(self.dist.sum(loss)) / self.world
                     bar.update(step, value, best.get("value"))
                     if is_main and (step % self.cfg.log_every == 0 or step == 1):
                         append_jsonl(self.out / "metrics.jsonl", {"step": step, "epoch": epoch, "loss": value})
@@ -305,8 +384,8 @@ class Loop:
                         eval_pending = False
                         if stopped_early:
                             break
-                    if is_main and step % self.cfg.checkpoint_every == 0:
-                        save_checkpoint(self.out, self._state(step, epoch, pos, best, bad))
+                    if step % self.cfg.checkpoint_every == 0:
+                        self._checkpoint(self._state(step, epoch, pos, best, bad) if is_main else None)
                 if self.kind == "tagger":
                     prefetch.pool.shutdown(wait=True, cancel_futures=True)
                 if pos >= epoch_steps:
@@ -322,17 +401,52 @@ class Loop:
             if writer:
                 writer.close()
         finished = step >= self.total_steps or stopped_early
+        state = self._state(step, epoch, pos, best, bad) if is_main else None
         if is_main:
-            state = self._state(step, epoch, pos, best, bad)
             state["finished"] = finished
-            save_checkpoint(self.out, state)
-            if finished:
-                best = self._finish(best)
+        self._checkpoint(state)
+        if finished:
+            best = self.dist.from_rank0(lambda: self._finish(best))
+            self.dist.broadcast_module(self.model)  # every rank ends holding the best weights
         return TrainResult(self.out, step, best.get("step", 0), best, time.perf_counter() - t0, stopped_early)
 
+    def _read_checkpoint(self, resume: bool) -> dict[str, Any] | None:
+        state = load_checkpoint(self.out) if resume else None
+        if state is None and not resume and checkpoint_path(self.out).exists():
+            raise PhoneboundError("the output directory holds an earlier run", self.out,
+                                  "pass --resume to continue it, or choose a new output directory")
+        if state is not None and state.get("input", self._model_config()["input"]) != self._model_config()["input"]:
+            raise DatasetError("the datasets' features differ from those the interrupted run was trained on",
+                               self.out, "resume with the original datasets, or train into a new directory")
+        if state is not None and state["recipe"] != self.recipe.to_dict():
+            raise PhoneboundError("--resume with a recipe that differs from the interrupted run's", self.out,
+                                  "rerun with the same options")
+        return state
+
+    def _checkpoint(self, state: dict[str, Any] | None) -> None:
+        """Rank 0 saves ``state``; with several ranks it also holds every rank's RNG state."""
+        if self.world > 1:
+            rngs = self.dist.gather(torch.get_rng_state())  # a collective: every rank calls it
+            if state is not None:
+                state["torch_rng_ranks"] = rngs
+        if state is not None:
+            save_checkpoint(self.out, state)
+
+    def _restore_rng(self, state: dict[str, Any]) -> None:
+        rngs = state.get("torch_rng_ranks")
+        if rngs is not None and len(rngs) == self.world:
+            torch.set_rng_state(rngs[self.rank])
+        elif self.rank == 0:
+            torch.set_rng_state(state["torch_rng"])
+        else:  # resumed with another number of ranks, or from a Ctrl-C checkpoint (rank 0's RNG only)
+            torch.manual_seed(rank_seed(self.cfg.seed, self.rank, state["step"]))
+
     def _after_eval(self, step, epoch, best, bad, writer, is_main):
-        if not is_main:
-            return best, bad, False
+        """Rank 0 evaluates on dev and decides (best so far, patience, stop); the other ranks wait
+        for its decision and receive it, so all ranks stop at the same step."""
+        return self.dist.from_rank0(lambda: self._dev_check(step, epoch, best, bad, writer))
+
+    def _dev_check(self, step, epoch, best, bad, writer):
         dev = self.evaluate_dev()
         value = dev.get(self.cfg.metric, dev.get("class1_f1", 0.0))
         record = {"step": step, "epoch": epoch, "dev": dev, "metric": self.cfg.metric, "value": value}
@@ -359,7 +473,7 @@ class Loop:
         """Reload the best weights, tune the threshold on dev, write the final config and dev metrics."""
         self._load_best()
         dev = self.evaluate_dev(final=True)
-        config = self._model_config(dev.get("threshold"))
+        config = self._model_config(dev.get("threshold"), dev.get("calibration"))
         config["dev"] = {k: v for k, v in dev.items() if k != "threshold_table"}
         config["best_step"] = best.get("step", 0)
         save_model(self.out, self.model, config)

@@ -11,7 +11,19 @@ from .discover import FORMATS, CorpusItem, Discovery, detect_format, discover
 from .options import ReaderConfig
 from .types import SILENCE_LABELS, Phone, Utterance
 
+def _read_audio_only(item: CorpusItem, cfg: ReaderConfig) -> list[Utterance]:
+    """A recording without alignments: one utterance, no phones, no boundaries."""
+    from ..audio import audio_info
+    from .options import speaker_and_group
+
+    duration = audio_info(item.audio).duration
+    speaker, group = speaker_and_group(item, cfg)
+    uid = item.relative.with_suffix("").as_posix()
+    return [Utterance(uid, item.audio, 0.0, duration, [], speaker, None, None, group)]
+
+
 _READERS = {
+    "audio": _read_audio_only,
     "textgrid": textgrid_corpus.read,
     "cgn": cgn.read,
     "timit": timit.read,

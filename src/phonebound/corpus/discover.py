@@ -18,7 +18,7 @@ SUFFIXES = {
     "lab": (".lab",),
     "buckeye": (".phones",),
 }
-FORMATS = tuple(SUFFIXES)
+FORMATS = (*SUFFIXES, "audio")  # "audio": recordings without alignments (self-supervised training)
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,15 @@ def detect_format(root: Path, files: list[Path] | None = None) -> str:
     """The corpus format, from the annotation files found (CGN first: it also holds TextGrids)."""
     files = _walk(root) if files is None else files
     names = [p.name.lower() for p in files]
-    for fmt in FORMATS:
+    for fmt in SUFFIXES:  # "audio" is never detected: recordings without alignments must be asked for
         if any(n.endswith(s) for n in names for s in SUFFIXES[fmt]):
             return fmt
+    audio = any(is_audio_file(p) for p in files)
     raise PhoneboundError(
         "no annotation files found (looked for .TextGrid, .awd.gz, .phn, .lab, .phones)",
         root,
-        "point at a corpus directory with phone alignments, or pass --format",
+        "pass --format audio to use the recordings without alignments (self-supervised training)" if audio
+        else "point at a corpus directory with phone alignments, or pass --format",
     )
 
 
@@ -94,6 +96,9 @@ def discover(root: str | Path, fmt: str | None = None) -> tuple[str, Discovery]:
     base = root if root.is_dir() else root.parent
     result = Discovery()
     used: set[Path] = set()
+    if fmt == "audio":
+        result.items = [CorpusItem(a, a, fmt, base) for a in audio]
+        return fmt, result
     for f in files:
         if not any(f.name.lower().endswith(s) for s in SUFFIXES[fmt]):
             continue

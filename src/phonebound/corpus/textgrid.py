@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import fnmatch
 import gzip
+import math
+import re
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +18,10 @@ from .types import Phone
 # Tier names that hold phones, in order of preference (matched case-insensitively).
 PHONE_TIER_NAMES = ("phones", "phone", "phons", "phonemes", "phoneme", "segments", "*_seg", "* - phones", "*-phones")
 TIME_EPSILON = 1e-4  # Praat writes times with ~1e-4 s jitter; tolerate it in checks
+# A negative time in a long-form TextGrid: praatio's parser drops the minus sign, so look first.
+_NEGATIVE_TIME = re.compile(r"^[ \t]*(?:xmin|xmax|number|time) ?= ?(-\d*\.?\d+)", re.MULTILINE)
+# Praat writes tiny times in exponent notation (1e-05), which praatio's long-form parser rejects.
+_EXPONENT_TIME = re.compile(r"^([ \t]*(?:xmin|xmax|number|time) ?= ?)(-?\d*\.?\d+[eE][-+]?\d+)[ \t]*$", re.MULTILINE)
 
 
 class AnnotationWarning(UserWarning):
@@ -72,7 +79,7 @@ def read_text(path: Path) -> str:
         raise AnnotationError(f"cannot read file ({e.strerror})", path, "check the path and permissions") from None
     try:
         return decode_text(raw)
-    except (OSError, EOFError, UnicodeDecodeError) as e:
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as e:  # a damaged .gz raises zlib.error
         raise AnnotationError(f"cannot decode file ({e})", path, "the file may be truncated or not text") from None
 
 
@@ -84,6 +91,12 @@ def read_textgrid(path: str | Path) -> TextGrid:
     text = read_text(path).replace("\r\n", "\n").replace("\r", "\n")
     if "TextGrid" not in text[:200]:
         raise AnnotationError("not a Praat TextGrid (no 'TextGrid' header)", path, "check the file type")
+    text = _EXPONENT_TIME.sub(lambda m: m.group(1) + _positional(m.group(2)), text)
+    for m in _NEGATIVE_TIME.finditer(text):
+        if float(m.group(1)) < 0:
+            line = text.count("\n", 0, m.start()) + 1
+            raise AnnotationError(f"negative time {m.group(1)} on line {line}", path,
+                                  "fix the times in Praat: they must be 0 s or later")
     try:
         data = textgrid_io.parseTextgridStr(text, includeEmptyIntervals=True)
         tiers = []
@@ -104,6 +117,13 @@ def read_textgrid(path: str | Path) -> TextGrid:
     if dupes:
         warnings.warn(AnnotationWarning(f"{path}: duplicate tier name(s) {', '.join(dupes)}; the first of each is used"))
     return TextGrid(path, xmin, xmax, tiers)
+
+
+def _positional(number: str) -> str:
+    """``1e-05`` as ``0.00001``: the shortest positional form that reads back as the same float."""
+    import numpy as np
+
+    return np.format_float_positional(float(number), trim="-")
 
 
 def find_phone_tier(tg: TextGrid, tier: str | None = None) -> Tier:
@@ -142,6 +162,9 @@ def intervals_to_phones(
         warnings.warn(AnnotationWarning(f"{path}: intervals were not in time order; sorted"))
     phones: list[Phone] = []
     for start, end, label in items:
+        if not (math.isfinite(start) and math.isfinite(end)):
+            raise AnnotationError(f"interval {label!r} has a time that is not a finite number ({start}, {end})", path,
+                                  "fix the interval times")
         if start < -TIME_EPSILON:
             raise AnnotationError(f"negative time {start} in interval {label!r}", path, "fix the interval times")
         if end < start - TIME_EPSILON:

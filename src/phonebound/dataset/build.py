@@ -8,6 +8,7 @@ A file that cannot be used is skipped with a one-line reason in ``skipped.tsv``.
 from __future__ import annotations
 
 import json
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from ..corpus import CorpusItem, ReaderConfig, Utterance, discover, read_item
 from ..errors import DatasetError, PhoneboundError
 from ..features import compute_features, region_mfcc, time_to_frame
 from ..io_utils import atomic_dir, atomic_write_text
-from .executors import InlineExecutor, run_tasks
+from .executors import InlineExecutor, is_dask, run_tasks, shared_filesystem_fix, single_threaded
 from .store import INDEX_SCHEMA, LAYOUTS, STORE_VERSION, shard_dir, write_shard
 from .windows import region_rows
 
@@ -169,6 +170,7 @@ def region_example_rows(u: Utterance, rcfg: RegionConfig):
     return feats, targets, regions + offset_ms, valid
 
 
+@single_threaded  # one worker, one core: the mel matrix products must not start a thread per core
 def build_shard(task: ShardTask) -> ShardResult:
     """Read a shard's files and write its arrays and index; runs in a worker process."""
     cfg = BuildConfig.from_dict(task.config)
@@ -195,8 +197,8 @@ def build_shard(task: ShardTask) -> ShardResult:
                     else:
                         f, t, r, v = region_example_rows(u, cfg.region)
                         examples.append((u, {"features": f, "targets": t, "regions": r, "valid": v}, len(f)))
-            except PhoneboundError as e:
-                result.skipped.append((str(item.annotation), e.problem if e.path else str(e)))
+            except PhoneboundError as e:  # the reason names the audio file when that is the culprit
+                result.skipped.append((str(item.annotation), e.reason if e.path == str(item.annotation) else str(e)))
                 continue
             except Exception as e:  # an unexpected failure skips this file, never the build
                 result.skipped.append((str(item.annotation), f"unexpected error: {type(e).__name__}: {e}"))
@@ -272,36 +274,69 @@ def build_dataset(
             raise DatasetError("--resume with options that differ from the interrupted build's", out,
                                "rerun with the same options, or build into a new directory")
     else:
-        fmt, found = discover(Path(corpus).absolute(), cfg.format)  # absolute: the index must not depend on the cwd
+        fmt, found = discover(Path(os.path.abspath(corpus)), cfg.format)  # absolute: the index must not depend on the cwd
         items = [i for i in found.items if _included(i, cfg.include)]
         if not items:
             raise DatasetError(f"no annotation files{' match --include ' + ','.join(cfg.include) if cfg.include else ''}",
                                corpus, "check the corpus path and the --include patterns")
         plan = {
-            "corpus": str(Path(corpus).absolute()), "format": fmt, "config": cfg.to_dict(),
+            "corpus": os.path.abspath(corpus), "format": fmt, "config": cfg.to_dict(),
             "items": [_item_to_dict(i) for i in items],
             "shards": plan_shards(items, cfg),
             "unpaired_audio": [str(a) for a in found.unpaired_audio],
         }
         atomic_write_text(plan_path, json.dumps(plan, indent=1))
-    tasks = [ShardTask(k, str(out), [plan["items"][i] for i in idx], plan["config"]) for k, idx in enumerate(plan["shards"])]
+    if resume:
+        _remove_stale_temporaries(out)
+    # Absolute: a dask worker resolves the path in its own working directory, on its own machine.
+    tasks = [ShardTask(k, str(out.absolute()), [plan["items"][i] for i in idx], plan["config"])
+             for k, idx in enumerate(plan["shards"])]
     summary = BuildSummary(out)
-    summary.skipped.extend((a, "audio without annotation (not used)") for a in plan["unpaired_audio"])
+    summary.skipped.extend((a, "audio without annotation (not used) — put an annotation file with the same name "
+                               "beside it to use it") for a in plan["unpaired_audio"])
     executor = executor or InlineExecutor()
-    with _progress(progress, len(tasks), plan["items"]) as advance:
-        for result in run_tasks(executor, build_shard, tasks):
-            summary.files += result.files
-            summary.utterances += result.utterances
-            summary.hours += result.seconds / 3600
-            summary.frames += result.frames
-            summary.boundaries += result.boundaries
-            summary.skipped.extend(result.skipped)
-            summary.warnings.extend(result.warnings)
-            summary.shards_reused += result.reused
+    results: dict[int, ShardResult] = {}
+    with _progress(progress, len(tasks), plan["items"]) as advance, _worker_os_errors(executor, out):
+        # Inline (-j 1), shards run one by one here: Ctrl-C stops the build at once, progress is live.
+        inline = isinstance(executor, InlineExecutor)
+        for result in (map(build_shard, tasks) if inline else run_tasks(executor, build_shard, tasks)):
+            if not (shard_dir(out, result.shard) / "index.parquet").exists():
+                # The task ran elsewhere and wrote where this client cannot see it (a worker's own disk).
+                raise DatasetError(f"shard {result.shard} was built but is not in the output directory",
+                                   shard_dir(out, result.shard), shared_filesystem_fix(out.absolute()))
+            results[result.shard] = result
             advance(len(plan["shards"][result.shard]))
+    # Totals in shard order: results arrive in completion order, which differs between executors
+    # and runs, and the float sum of hours (and the order of warnings.txt) must not.
+    for result in (results[k] for k in sorted(results)):
+        summary.files += result.files
+        summary.utterances += result.utterances
+        summary.hours += result.seconds / 3600
+        summary.frames += result.frames
+        summary.boundaries += result.boundaries
+        summary.skipped.extend(result.skipped)
+        summary.warnings.extend(result.warnings)
+        summary.shards_reused += result.reused
     _finalise(out, plan, summary)
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+class _worker_os_errors:
+    """A dask worker that cannot write into the output directory fails with an OSError raised on
+    its machine: report it as the shared-filesystem problem it almost always is."""
+
+    def __init__(self, executor, out: Path):
+        self.dask, self.out = is_dask(executor), out
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if self.dask and isinstance(error, OSError):
+            raise DatasetError(f"a dask worker could not write its shard ({type(error).__name__}: {error})",
+                               self.out.absolute(), shared_filesystem_fix(self.out.absolute())) from None
+        return False
 
 
 def _finalise(out: Path, plan: dict[str, Any], summary: BuildSummary) -> None:
@@ -321,19 +356,21 @@ def _finalise(out: Path, plan: dict[str, Any], summary: BuildSummary) -> None:
     write_json(out / "dataset.json", meta)
 
 
-def _check_writable(out: Path) -> None:
+def _remove_stale_temporaries(out: Path) -> None:
+    """Half-written files and shard directories (``.*.tmp``) that a killed build left behind."""
     import shutil
 
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise DatasetError(f"output directory is not writable ({e.strerror})", out, "choose a writable directory") from None
-    free = shutil.disk_usage(out).free
-    if free < 50 * 2**20:
-        raise DatasetError(f"only {free / 2**20:.0f} MB free on the output disk", out, "free some space or pick another disk")
+    for tmp in [*out.glob(".*.tmp"), *out.glob("shards/.*.tmp")]:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+
+
+def _check_writable(out: Path) -> None:
+    from ..io_utils import check_output_dir
+
+    check_output_dir(out, 50, DatasetError)
 
 
 class _progress:

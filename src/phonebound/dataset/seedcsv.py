@@ -35,6 +35,30 @@ class ImportSummary:
     layout: str = ""
 
 
+LAYOUT_WIDTHS = (10 * N_MFCC, 5 * N_MFCC)
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def _records(reader):
+    """The reader's rows; a row the csv module cannot parse comes as its ``csv.Error``."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            yield e
+
+
+def _clean_path(text: str) -> bool:
+    """A path fit for the index: a file name, in UTF-8 (no surrogate-escaped stray byte), on one line."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return Path(text).name != "" and not any(c in text for c in "\r\n\x00")
+
+
 def _layout_for(width: int, path: Path) -> str:
     if width == 10 * N_MFCC:
         return "region"
@@ -80,16 +104,22 @@ def import_csv(csv_path: str | Path, out: str | Path, speaker_regex: str | None 
             v.clear()
         rows, shard, n_rows = [], shard + 1, 0
 
-    try:
-        handle = open(csv_path, newline="", encoding="utf-8")
+    try:  # a stray non-UTF-8 byte spoils one row (reported below), never the whole import
+        handle = open(csv_path, newline="", encoding="utf-8-sig", errors="surrogateescape")
     except OSError as e:
         raise DatasetError(f"cannot open CSV ({e.strerror})", csv_path, "check the path") from None
     with handle:
         reader = csv.reader(handle)
-        header = next(reader, None)
+        try:
+            header = next(reader, None)
+        except csv.Error as e:
+            header = f"unreadable ({e})"
         if header != HEADER:
             raise DatasetError(f"unexpected header {header}", csv_path, f"the notebook's CSVs start with {','.join(HEADER)}")
-        for line_no, record in enumerate(reader, start=2):
+        for line_no, record in enumerate(_records(reader), start=2):
+            if isinstance(record, csv.Error):
+                summary.bad_rows.append((line_no, f"unreadable CSV row ({record})"))
+                continue
             if len(record) != len(HEADER):
                 summary.bad_rows.append((line_no, f"{len(record)} fields, expected {len(HEADER)}"))
                 continue
@@ -103,12 +133,20 @@ def import_csv(csv_path: str | Path, out: str | Path, speaker_regex: str | None 
             except ValueError as e:
                 summary.bad_rows.append((line_no, f"non-numeric field ({e})"))
                 continue
-            if width is None:
+            with np.errstate(over="ignore"):  # a value beyond float32 becomes inf: a bad row below
+                features = np.asarray(values, dtype=np.float32)  # not Python floats: 8x smaller
+            fits = len(values) == width if width is not None else len(values) in LAYOUT_WIDTHS
+            if not fits or label_i not in (0, 1) or not np.isfinite(features).all():
+                expected = width or "130 (region) or 65 (difference)"
+                summary.bad_rows.append((line_no, f"{len(values)} values (expected {expected}) or bad label/value"))
+                continue
+            if not all(INT32_MIN <= v <= INT32_MAX for v in (begin_i, end_i)) or not _clean_path(audiopath):
+                summary.bad_rows.append((line_no, "begin/end out of range, or audiopath empty, not UTF-8 or "
+                                                  "spanning lines"))
+                continue
+            if width is None:  # the first good row decides the layout
                 width = len(values)
                 summary.layout = _layout_for(width, csv_path)
-            if len(values) != width or label_i not in (0, 1) or not np.isfinite(values).all():
-                summary.bad_rows.append((line_no, f"{len(values)} values (expected {width}) or bad label/value"))
-                continue
             if current is None or current["audio"] != audiopath:
                 close_utterance()
                 speaker = Path(audiopath).stem
@@ -119,7 +157,7 @@ def import_csv(csv_path: str | Path, out: str | Path, speaker_regex: str | None 
                            "channel": -1, "start": 0.0, "end": 0.0, "shard": shard, "row_start": n_rows,
                            "row_end": n_rows, "n_frames": 0, "boundaries": [], "phone_start": [], "phone_end": [],
                            "phone_label": [], "split": ""}
-            buffers["features"].append(np.asarray(values, dtype=np.float32))  # not Python floats: 8x smaller
+            buffers["features"].append(features)
             buffers["targets"].append(label_i)
             buffers["regions"].append((begin_i, end_i))
             buffers["valid"].append(1)
@@ -135,7 +173,8 @@ def import_csv(csv_path: str | Path, out: str | Path, speaker_regex: str | None 
                 flush_shard()
     flush_shard()
     if width is None:
-        raise DatasetError("no usable rows", csv_path, "check that the CSV holds non-empty regions")
+        first = f" (first bad row, line {summary.bad_rows[0][0]}: {summary.bad_rows[0][1]})" if summary.bad_rows else ""
+        raise DatasetError(f"no usable rows{first}", csv_path, "check that the CSV holds non-empty regions")
     import pyarrow as pa
     import pyarrow.parquet as pq
 

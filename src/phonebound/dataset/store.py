@@ -118,10 +118,11 @@ class Dataset:
         return self.table.num_rows
 
     def indices(self, split: str | None = None) -> list[int]:
-        """Utterance indices of a split ("train", "dev", "test"), or all of them."""
-        if split is None or split == "all":
-            return list(range(len(self)))
+        """Utterance indices of a split ("train", "dev", "test"), or all of them. A dataset that was
+        never split is all train (e.g. unlabelled audio added to a labelled dataset's training)."""
         splits = self.table.column("split").to_pylist()
+        if split is None or split == "all" or (split == "train" and not any(splits)):
+            return list(range(len(self)))
         found = [i for i, s in enumerate(splits) if s == split]
         return found
 

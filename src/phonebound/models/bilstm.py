@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from . import register
+from .layers import conv_stack
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class BiLSTMConfig:
     layers: int = 2
     dropout: float = 0.2
     conv_channels: int = 0  # > 0 adds a 1-D conv front-end (kernel 5) before the LSTM
+    conv_layers: int = 1  # depth of that front-end (as the unsupervised encoder, for --init from it)
     input_dropout: float = 0.0
 
 
@@ -40,7 +42,7 @@ class BiLSTMTagger(nn.Module):
         dim = input_dim
         self.conv = None
         if cfg.conv_channels:
-            self.conv = nn.Sequential(nn.Conv1d(input_dim, cfg.conv_channels, 5, padding=2), nn.GELU())
+            self.conv = conv_stack(input_dim, cfg.conv_channels, cfg.conv_layers)
             dim = cfg.conv_channels
         self.forward_layers = nn.ModuleList()
         self.backward_layers = nn.ModuleList()

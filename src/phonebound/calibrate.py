@@ -1,0 +1,89 @@
+"""Decision calibration that needs no labels of the target recordings.
+
+A threshold tuned on one corpus under-segments another (continuous speech gives lower, broader
+peaks than the isolated words of the dev set). Two label-free corrections, chosen with
+``--calibrate`` (or ``decode.calibrate`` in a recipe):
+
+``normalize``
+    Per recording, rescale the scores so that the typical height of its strong peaks matches
+    the model's dev set (``decode.reference_level``), then apply the dev-tuned threshold.
+``rate``
+    Per recording, keep the strongest peaks until there are ``target_rate`` boundaries per second
+    of speech, where speech is where the detector's own scores are active (no VAD model needed)
+    and ``target_rate`` is the dev set's rate measured the same way (or given by the user, e.g.
+    12 phones per second for read speech).
+
+Both statistics are measured on the dev split at the end of training and stored in the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.signal import find_peaks
+
+from .config import HOP_S, DecodeConfig
+
+PEAK_FLOOR = 0.05  # peaks below this are noise for every statistic here
+ACTIVE = 0.1  # a frame is "active" above this score ...
+REACH = 15  # ... and speech extends 150 ms around active frames
+DEFAULT_LEVEL = 0.9
+DEFAULT_RATE = 12.0  # boundaries per second of speech, typical of read speech
+
+
+def peak_level(scores: np.ndarray, distance: int = 2) -> float:
+    """Median height of the upper half of a recording's peaks (0 when it has none)."""
+    heights = find_peaks(np.asarray(scores, np.float64), height=PEAK_FLOOR, distance=max(distance, 1))[1]["peak_heights"]
+    if len(heights) == 0:
+        return 0.0
+    top = np.sort(heights)[len(heights) // 2 :]
+    return float(np.median(top))
+
+
+def speech_seconds(scores: np.ndarray, hop_s: float = HOP_S) -> float:
+    """Seconds where the detector is active: frames within REACH of a score above ACTIVE."""
+    active = np.asarray(scores) > ACTIVE
+    if not active.any():
+        return 0.0
+    dilated = np.convolve(active.astype(np.int32), np.ones(2 * REACH + 1, np.int32), mode="same") > 0
+    return float(dilated.sum() * hop_s)
+
+
+def dev_statistics(scores: list[np.ndarray], refs: list[np.ndarray], distance: int = 2) -> dict[str, float]:
+    """``reference_level`` and ``target_rate`` of a dev split, for the calibrations above."""
+    levels = [peak_level(s, distance) for s in scores]
+    levels = [v for v in levels if v > 0]
+    speech = sum(speech_seconds(s) for s in scores)
+    n_ref = sum(len(r) for r in refs)
+    return {"reference_level": float(np.median(levels)) if levels else DEFAULT_LEVEL,
+            "target_rate": n_ref / speech if speech > 0 else DEFAULT_RATE}
+
+
+def calibrated_decode(scores: Any, cfg: DecodeConfig, hop_s: float = HOP_S) -> tuple[np.ndarray, np.ndarray]:
+    from .decode import pick_peaks
+
+    s = np.asarray(scores, np.float64)
+    if cfg.calibrate == "normalize":
+        level = peak_level(s, cfg.distance)
+        reference = cfg.reference_level or DEFAULT_LEVEL
+        scaled = np.clip(s * (reference / level), 0.0, 1.0) if level > 0 else s
+        times, _ = pick_peaks(scaled, cfg.threshold, cfg.distance, cfg.prominence, cfg.refine, hop_s)
+        return times, _confidence(s, times, hop_s)
+    if cfg.calibrate == "rate":
+        rate = cfg.target_rate or DEFAULT_RATE
+        wanted = int(round(rate * speech_seconds(s, hop_s)))
+        times, conf = pick_peaks(s, PEAK_FLOOR, cfg.distance, cfg.prominence, cfg.refine, hop_s)
+        if len(times) > wanted:
+            keep = np.sort(np.argsort(-conf, kind="stable")[:wanted])
+            times, conf = times[keep], conf[keep]
+        return times, conf
+    from .errors import PhoneboundError
+
+    raise PhoneboundError(f"unknown calibration {cfg.calibrate!r}", fix="use none, normalize or rate")
+
+
+def _confidence(scores: np.ndarray, times: np.ndarray, hop_s: float) -> np.ndarray:
+    """Each boundary's confidence is the unscaled score at its frame."""
+    idx = np.clip(np.rint(times / hop_s).astype(int), 0, len(scores) - 1) if len(scores) else np.zeros(0, int)
+    return scores[idx] if len(scores) else np.zeros(0)

@@ -1,0 +1,54 @@
+"""``phonebound demo [OUT]``: the bundled clips segmented, summarised, drawn."""
+
+from __future__ import annotations
+
+import pytest
+from segment_checks import check_textgrid, file_duration
+
+from phonebound.cli import app
+from phonebound.demo import demo_clips
+from phonebound.detector import default_model_path
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+REFERENCED = "synthetic_dutch.flac"  # the clip with a reference TextGrid beside it
+
+
+def check_demo(result, out, tmp_path) -> None:
+    assert result.exit_code == 0, result.output
+    clips = demo_clips()
+    assert len(clips) == 3 and REFERENCED in {c.name for c in clips}
+    assert {p.name for p in out.iterdir()} == {f"{c.stem}.{ext}" for c in clips for ext in ("TextGrid", "png")}
+    lines = result.output.splitlines()
+    for clip in clips:
+        tg = check_textgrid(out / f"{clip.stem}.TextGrid", file_duration(clip), "long_textgrid", tmp_path)
+        with open(out / f"{clip.stem}.png", "rb") as f:
+            assert f.read(8) == PNG_MAGIC
+        (row,) = [line for line in lines if line.startswith(clip.name)]
+        n = len(tg.getTier("boundaries").entries)
+        assert row.split()[1:4] == [f"{file_duration(clip):.2f}", str(n + 1), str(n)]  # seconds, segments, boundaries
+        if clip.name == REFERENCED:
+            assert "phones (original)" in tg.tierNames  # the reference, kept beside the prediction
+            assert all(w in row for w in ("P ", "R ", "F1 ", "reference boundaries"))
+        else:
+            assert row.endswith("no reference")
+    text = result.output
+    assert "Next:" in text and "phonebound segment" in text and "phonebound evaluate" in text
+    assert str(out) in text
+
+
+def test_demo_with_a_given_model(tagger_dir, tmp_path, runner):
+    """The demo path without the bundled model (it runs on any model directory)."""
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", str(out), "--model", str(tagger_dir)])
+    check_demo(result, out, tmp_path)
+    assert f"model: {tagger_dir} (torch)" in result.output
+
+
+def test_demo_with_the_bundled_model(tmp_path, runner):
+    if not (default_model_path() / "config.json").exists():
+        pytest.skip(f"no bundled model yet ({default_model_path() / 'config.json'} is missing): "
+                    "`phonebound demo` without --model is tested once it is added")
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", str(out)])
+    check_demo(result, out, tmp_path)
+    assert str(default_model_path()) in result.output

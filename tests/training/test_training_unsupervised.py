@@ -1,0 +1,91 @@
+"""Self-supervised boundary learning: audio without alignments in, a boundary detector out,
+usable alone and as pre-training for the supervised tagger (--init)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from phonebound.dataset.build import BuildConfig, build_dataset
+from phonebound.dataset.store import Dataset
+from phonebound.detector import load_detector
+from phonebound.errors import PhoneboundError
+from phonebound.models import build_model
+from phonebound.train import Recipe, TrainConfig, train
+
+UNSUP = {"name": "unsupervised", "conv_channels": 16, "conv_layers": 2, "projection": 8, "negatives": 4}
+
+
+@pytest.fixture(scope="module")
+def audio_only(tone_corpus, tmp_path_factory):
+    """The tone corpus's recordings without their TextGrids, built with --format audio."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("audio_only")
+    for wav in tone_corpus["wavs"]:
+        shutil.copy(wav, root / wav.name)
+    out = root.parent / (root.name + "_ds")
+    build_dataset(root, out, BuildConfig(format="audio"))
+    return out
+
+
+def test_audio_only_corpus_builds_an_unlabelled_all_train_dataset(audio_only):
+    ds = Dataset(audio_only)
+    assert len(ds) == 6
+    assert all(len(r.boundaries) == 0 and int(ds.targets(i).sum()) == 0 for i, r in enumerate(ds.records))
+    assert ds.indices("train") == list(range(6)) and ds.indices("dev") == []
+
+
+def test_a_folder_of_audio_without_format_audio_says_how_to_use_it(tone_corpus, tmp_path):
+    import shutil
+
+    shutil.copy(tone_corpus["wavs"][0], tmp_path / "a.wav")
+    with pytest.raises(PhoneboundError, match="--format audio"):
+        build_dataset(tmp_path, tmp_path / "out", BuildConfig())
+
+
+def test_contrastive_loss_falls_and_boundaries_score_higher(audio_only, tone_sequence_dataset, tmp_path):
+    """Trained on unlabelled audio only (dev labels choose the threshold, as in UnsupSeg)."""
+    recipe = Recipe(model=dict(UNSUP), train=TrainConfig(steps=60, lr=0.003, threads=1, batch_frames=2000,
+                                                         eval_every=30, log_every=1))
+    out = tmp_path / "unsup"
+    train([audio_only, tone_sequence_dataset], out, recipe)
+    losses = [json.loads(line)["loss"] for line in (out / "metrics.jsonl").read_text().splitlines() if '"loss"' in line]
+    assert np.mean(losses[-5:]) < np.mean(losses[:5])
+    detector = load_detector(out)
+    ds = Dataset(tone_sequence_dataset)
+    i = ds.indices("test")[0]
+    scores = detector.scores_from_features(np.asarray(ds.features(i)))
+    assert scores.shape == (ds.records[i].n_frames,) and 0 <= scores.min() and scores.max() <= 1
+    at_boundaries = scores[np.rint(ds.records[i].boundaries_array / 0.01).astype(int)].mean()
+    assert at_boundaries > scores.mean()  # the transitions stand out without any label in training
+    assert json.loads((out / "config.json").read_text())["decode"]["prominence"] >= 0
+
+
+def test_unsupervised_encoder_initialises_the_tagger_front_end(audio_only, tone_sequence_dataset, tmp_path):
+    unsup = tmp_path / "unsup"
+    train([audio_only, tone_sequence_dataset], unsup,
+          Recipe(model=dict(UNSUP), train=TrainConfig(steps=10, threads=1, batch_frames=2000, eval_every=10)))
+    tagger = Recipe(model={"name": "bilstm", "hidden": 8, "layers": 1, "conv_channels": 16, "conv_layers": 2},
+                    train=TrainConfig(steps=1, lr=1e-9, threads=1, batch_frames=2000, eval_every=1))
+    out = tmp_path / "tagger"
+    train([tone_sequence_dataset], out, tagger, init=unsup)
+    encoder = torch.load(unsup / "model.pt", weights_only=True)
+    tuned = torch.load(out / "model.pt", weights_only=True)
+    for key in ("conv.0.weight", "conv.2.weight"):
+        assert torch.allclose(encoder[key], tuned[key], atol=1e-6), key  # lr 1e-9: still the pre-trained weights
+    assert json.loads((out / "config.json").read_text())["init"] == str(unsup)
+
+
+def test_unsupervised_loss_ignores_padding():
+    model = build_model("unsupervised", {k: v for k, v in UNSUP.items() if k != "name"}, 5)
+    torch.manual_seed(0)
+    x = torch.randn(2, 30, 5)
+    x[1, 20:] = 0
+    lengths = torch.tensor([30, 20])
+    torch.manual_seed(1)
+    a = model.loss(x, torch.zeros(2, 30), lengths)
+    assert torch.isfinite(a)
