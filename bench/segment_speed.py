@@ -26,7 +26,6 @@ RESULT = {{"seconds": time.perf_counter() - t, "audio": s.audio_seconds, "files"
 
 def concatenate(files: list[Path], target: Path, minutes: float = 60.0) -> float:
     """Write one WAV of ``minutes`` minutes from ``files`` (cycled), streaming."""
-    import numpy as np
     import soundfile as sf
 
     need = int(minutes * 60 * 16000)

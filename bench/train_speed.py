@@ -72,7 +72,7 @@ def main() -> None:
 
     from phonebound.dataset.store import Dataset
     from phonebound.notebook import notebook_recipe
-    from phonebound.train import Recipe, TrainConfig
+    from phonebound.train import Recipe
     from phonebound.training_loop import Loop
 
     data = build(require_shared(), args.work)

@@ -18,7 +18,7 @@ from typing import Any
 
 
 from .augment import AugmentConfig
-from .config import DecodeConfig, from_dict, read_toml, to_dict, write_json
+from .config import DecodeConfig, from_dict, read_toml, to_dict
 from .dataset.store import Dataset
 from .errors import ModelError, PhoneboundError
 from .io_utils import atomic_path

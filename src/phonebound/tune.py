@@ -29,7 +29,7 @@ from typing import Any
 from .config import to_dict, write_json, write_toml
 from .errors import PhoneboundError
 from .models import get_spec
-from .train import Recipe, train
+from .train import Recipe
 
 # The notebook's three hand-swept knobs for the window model; a compact space for the tagger.
 SEARCH_SPACES: dict[str, dict[str, tuple]] = {

@@ -238,7 +238,7 @@ def test_import_csv_skips_and_reports_bad_rows(tmp_path, runner):
     assert r.exit_code == 0, r.output
     text = " ".join(r.output.split())
     bad = {n: why for n, (_, why) in enumerate(rows, start=2) if why}
-    assert f"imported 2 rows (region layout)" in text and f"skipped {len(bad)} malformed rows" in text
+    assert "imported 2 rows (region layout)" in text and f"skipped {len(bad)} malformed rows" in text
     skipped = read_skipped(tmp_path / "ds" / "skipped.tsv")
     assert set(skipped) == {f"{tmp_path / 'in.csv'}:{n}" for n in bad}
     for n, why in bad.items():

@@ -6,8 +6,8 @@ from __future__ import annotations
 from ..audio import audio_info
 from ..errors import AnnotationError
 from .discover import CorpusItem
-from .options import ReaderConfig, speaker_and_group, utterance_id
-from .textgrid import fill_edges, intervals_to_phones, read_text
+from .options import ReaderConfig, file_utterance
+from .textgrid import read_text
 from .types import Utterance
 
 HTK_UNITS_PER_SECOND = 10_000_000  # HTK times are in 100 ns units
@@ -72,11 +72,4 @@ def parse_lab(text: str, path) -> list[tuple[float, float, str]]:
 def read(item: CorpusItem, cfg: ReaderConfig) -> list[Utterance]:
     text = read_text(item.annotation)
     entries = parse_end_times(text, item.annotation) if item.format == "buckeye" else parse_lab(text, item.annotation)
-    info = audio_info(item.audio)
-    phones = intervals_to_phones(entries, item.annotation, end_limit=info.duration)
-    if not phones:
-        raise AnnotationError("no phones inside the audio's duration", item.annotation, "check the label times")
-    phones = fill_edges(phones, 0.0, phones[-1].end)  # unlabelled audio before the first label is silence
-    speaker, group = speaker_and_group(item, cfg)
-    return [Utterance(utterance_id(item), item.audio, 0.0, min(info.duration, phones[-1].end), phones, speaker, None,
-                      item.annotation, group)]
+    return file_utterance(item, cfg, entries, audio_info(item.audio))

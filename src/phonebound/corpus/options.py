@@ -40,3 +40,20 @@ def utterance_id(item: CorpusItem) -> str:
     rel = item.relative
     return (rel.parent / annotation_stem(item.annotation)).as_posix()
 
+
+
+def file_utterance(item: CorpusItem, cfg: ReaderConfig, entries: list[tuple[float, float, str]], info) -> list:
+    """The one utterance of a label file whose times cover one recording (TIMIT, HTK, festvox,
+    Buckeye): validated phones, leading unlabelled audio as silence, ending at the last label."""
+    from ..errors import AnnotationError
+    from .textgrid import fill_edges, intervals_to_phones
+    from .types import Utterance
+
+    phones = intervals_to_phones(entries, item.annotation, end_limit=info.duration)
+    if not phones:
+        raise AnnotationError("no phones with a positive duration inside the audio", item.annotation,
+                              "check the label times")
+    phones = fill_edges(phones, 0.0, phones[-1].end)  # unlabelled audio before the first label is silence
+    speaker, group = speaker_and_group(item, cfg)
+    return [Utterance(utterance_id(item), item.audio, 0.0, min(info.duration, phones[-1].end), phones, speaker, None,
+                      item.annotation, group)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ..audio import audio_info
 from ..errors import AnnotationError
 from .discover import CorpusItem
-from .options import ReaderConfig, speaker_and_group, utterance_id
-from .textgrid import fill_edges, intervals_to_phones, read_text
+from .options import ReaderConfig, file_utterance
+from .textgrid import read_text
 from .types import Utterance
 
 
@@ -38,10 +38,4 @@ def read(item: CorpusItem, cfg: ReaderConfig) -> list[Utterance]:
     if last * info.sample_rate > info.frames + 1:
         raise AnnotationError(f"phone times reach sample {round(last * info.sample_rate)} but the audio has "
                               f"{info.frames} samples", item.annotation, "check that .phn and audio belong together")
-    phones = intervals_to_phones(entries, item.annotation, end_limit=info.duration)
-    if not phones:
-        raise AnnotationError("no phones with a positive duration", item.annotation, "check the .phn times")
-    phones = fill_edges(phones, 0.0, phones[-1].end)  # unlabelled audio before the first label is silence
-    speaker, group = speaker_and_group(item, cfg)
-    return [Utterance(utterance_id(item), item.audio, 0.0, min(info.duration, phones[-1].end), phones, speaker, None,
-                      item.annotation, group)]
+    return file_utterance(item, cfg, entries, info)
