@@ -145,7 +145,7 @@ def _params(values: Optional[List[str]]) -> dict:
 def train(
     paths: List[Path] = typer.Argument(..., help="DATASET [DATASET ...] OUT_MODEL: datasets to train on, then the model directory."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Recipe TOML ([model], [train], [augment], [decode])."),
-    model: Optional[str] = typer.Option(None, help="bilstm (default) | window | unsupervised"),
+    model: Optional[str] = typer.Option(None, help="bilstm (default) | window | unsupervised (self-training, no alignments) | contrastive"),
     param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="Model parameter KEY=VALUE, e.g. hidden=96."),
     steps: Optional[int] = typer.Option(None, help="Train exactly this many steps."),
     epochs: Optional[int] = typer.Option(None, help="Epochs (when --steps is not given)."),

@@ -47,8 +47,11 @@ class TaggerData:
     """Utterances (long ones cut into chunks of ``max_frames``) of one split of several datasets."""
 
     def __init__(self, datasets: list[Dataset], split: str, max_frames: int = 1500,
-                 augment_cfg: AugmentConfig = AugmentConfig(), seed: int = 0):
+                 augment_cfg: AugmentConfig = AugmentConfig(), seed: int = 0, phone_classes: bool = False,
+                 teacher=None):
         self.datasets, self.split, self.augment_cfg, self.seed = datasets, split, augment_cfg, seed
+        self.phone_classes = phone_classes  # collate also returns each frame's broad phone class
+        self.teacher = teacher  # features -> 0/1 targets: pseudo-labels instead of the alignments
         self.features_cfg = FeatureConfig(**datasets[0].meta["config"]["features"])
         self.chunks: list[Chunk] = []
         for d, ds in enumerate(datasets):
@@ -67,9 +70,12 @@ class TaggerData:
         return len(self.chunks)
 
     def positive_fraction(self) -> float:
+        """Fraction of boundary frames among the targets trained on (the teacher's, if any)."""
         pos = tot = 0
         for c in self.chunks:
-            t = self.datasets[c.dataset].targets(c.index)[c.start : c.end]
+            ds = self.datasets[c.dataset]
+            t = (self.teacher(np.asarray(ds.features(c.index)[c.start : c.end])) if self.teacher is not None
+                 else ds.targets(c.index)[c.start : c.end])
             pos += int(t.sum())
             tot += len(t)
         return pos / max(tot, 1)
@@ -101,7 +107,19 @@ class TaggerData:
 
     def example(self, k: int, epoch: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Features (T, D), 0/1 targets (T,) and reference boundaries (s, chunk-relative) of a chunk;
-        augmented from the audio when ``epoch`` is given and augmentation is on."""
+        augmented from the audio when ``epoch`` is given and augmentation is on. With a teacher,
+        the targets are its pseudo-labels (the alignments are never read)."""
+        feats, targets, bounds, factor = self._example(k, epoch)
+        return feats, targets, bounds
+
+    def _example(self, k: int, epoch: int | None = None):
+        """:meth:`example` plus the speed factor the augmentation applied (1.0 when none)."""
+        feats, targets, bounds, factor = self._labelled_example(k, epoch)
+        if self.teacher is not None:
+            targets = self.teacher(feats)
+        return feats, targets, bounds, factor
+
+    def _labelled_example(self, k: int, epoch: int | None = None):
         c = self.chunks[k]
         ds = self.datasets[c.dataset]
         rec = ds.records[c.index]
@@ -119,20 +137,43 @@ class TaggerData:
                 bounds = bounds / factor
                 targets = np.zeros(len(feats), np.int8)
                 targets[np.clip(time_to_frame(bounds, hop), 0, len(feats) - 1)] = 1
-                return feats, targets, bounds
+                return feats, targets, bounds, factor
         return (np.asarray(ds.features(c.index)[c.start : c.end]), np.asarray(ds.targets(c.index)[c.start : c.end]),
-                bounds)
+                bounds, 1.0)
 
     def collate(self, ks: list[int], epoch: int | None = None):
-        """Padded tensors: x (B, T, D), y (B, T), lengths (B,)."""
-        examples = [self.example(k, epoch) for k in ks]
-        lengths = torch.tensor([len(f) for f, _, _ in examples])
+        """Padded tensors: x (B, T, D), y (B, T), lengths (B,); with ``phone_classes`` also the
+        class index of every frame (B, T), -1 on padding."""
+        examples = [self._example(k, epoch) for k in ks]
+        lengths = torch.tensor([len(e[0]) for e in examples])
         x = torch.zeros(len(examples), int(lengths.max()), examples[0][0].shape[1])
         y = torch.zeros(len(examples), int(lengths.max()))
-        for b, (f, t, _) in enumerate(examples):
+        for b, (f, t, _, _) in enumerate(examples):
             x[b, : len(f)] = torch.from_numpy(np.array(f, dtype=np.float32))
             y[b, : len(t)] = torch.from_numpy(t.astype(np.float32))
-        return x, y, lengths
+        if not self.phone_classes:
+            return x, y, lengths
+        classes = torch.full((len(examples), int(lengths.max())), -1, dtype=torch.long)
+        for b, k in enumerate(ks):
+            n = int(lengths[b])
+            classes[b, :n] = torch.from_numpy(self.frame_classes(k, n, examples[b][3]))
+        return x, y, lengths, classes
+
+    def frame_classes(self, k: int, n: int, factor: float = 1.0) -> np.ndarray:
+        """Broad phone class (index into metrics.PHONE_CLASSES) of each of ``n`` frames of chunk ``k``
+        played ``factor`` times faster."""
+        from .metrics import PHONE_CLASSES, guess_scheme, phone_class
+
+        c = self.chunks[k]
+        rec = self.datasets[c.dataset].records[c.index]
+        scheme = guess_scheme(rec.phone_label)
+        ids = np.array([PHONE_CLASSES.index(phone_class(label, scheme)) for label in rec.phone_label], np.int64)
+        times = (c.start + np.arange(n) * factor) * self.features_cfg.hop_s
+        which = np.searchsorted(np.asarray(rec.phone_start), times, side="right") - 1
+        out = np.full(n, PHONE_CLASSES.index("silence"), np.int64)
+        inside = (which >= 0) & (which < len(ids))
+        out[inside] = ids[which[inside]]
+        return out
 
 
 def soften(y: torch.Tensor, lengths: torch.Tensor, neighbour: float) -> torch.Tensor:

@@ -40,6 +40,7 @@ class TrainConfig:
     multiply: int = 9  # oversample: each positive train example appears this many times
     pos_weight: float = 0.0  # tagger BCE weight of positives; 0 = negatives / positives of train
     neighbour_target: float = 0.0  # soft target for frames next to a boundary frame
+    phone_class_weight: float = 0.3  # weight of the auxiliary phone-class loss (models with phone_classes)
     grad_clip: float = 5.0
     eval_every: int = 0  # steps between dev evaluations; 0 = once per epoch (tagger) / 500 steps
     patience: int = 0  # evaluations without improvement before stopping; 0 = never stop early

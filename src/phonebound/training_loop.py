@@ -70,7 +70,13 @@ class Loop:
             if c.balance == "oversample":
                 raise PhoneboundError("--balance oversample repeats window examples; taggers see whole utterances",
                                       fix="use --balance weight (or none) with the bilstm tagger")
-            self.train_data = TaggerData(self.datasets, "train", c.max_frames, self.recipe.augment, c.seed)
+            teacher = None
+            if get_spec(self.recipe.model_name).teacher == "spectral":  # self-training: alignments never read
+                from .models.spectral import SpectralTeacher
+
+                teacher = SpectralTeacher()
+            self.train_data = TaggerData(self.datasets, "train", c.max_frames, self.recipe.augment, c.seed,
+                                         phone_classes=bool(self.recipe.model.get("phone_classes")), teacher=teacher)
             self.dev_data = TaggerData(self.datasets, "dev", max_frames=10**9)
             self.input_dim = self.datasets[0].feature_dim
             self.pos_weight = (c.pos_weight or pos_weight_from(self.train_data.positive_fraction())) \
@@ -100,12 +106,13 @@ class Loop:
         return pos == epoch_steps if self.kind == "tagger" else step % 500 == 0
 
     def _load_init(self, init) -> None:
-        source = load_detector(init)
+        source = load_detector(init, backend="torch")  # the weights, even where an ONNX export exists
         if source.module is None:
             raise ModelError("the --init model has no weights", source.path, "pick a trained model directory")
         own, theirs = self.model.state_dict(), source.module.state_dict()
         shared = {k: v for k, v in theirs.items() if k in own and own[k].shape == v.shape}
-        if source.name == self.recipe.model_name and len(shared) != len(own):
+        # The same architecture must take every weight of the init model; this model may add heads.
+        if source.name == self.recipe.model_name and len(shared) != len(theirs):
             raise ModelError("the --init model's architecture differs from this recipe's", source.path,
                              "train with the init model's settings (its config.json) or drop --init")
         if not shared:
@@ -153,14 +160,18 @@ class Loop:
                     total = self.ddp_model(x, torch.ones(1, dtype=torch.long, device=self.device)).float().sum() * 0.0
                 count = torch.zeros((), device=self.device)
             else:
-                x, y, lengths = (t.to(self.device) for t in batch)
+                x, y, lengths = (t.to(self.device) for t in batch[:3])
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
-                    logits = self.ddp_model(x, lengths)
+                    out = self.ddp_model(x, lengths, with_classes=len(batch) > 3)
+                logits, class_logits = out if len(batch) > 3 else (out, None)
                 mask = torch.arange(x.shape[1], device=self.device)[None, :] < lengths[:, None]
                 target = soften(y, lengths, self.cfg.neighbour_target)
                 loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(self.pos_weight, device=self.device),
                                                reduction="sum")
                 total = loss_fn(logits.float()[mask], target[mask])
+                if class_logits is not None:
+                    total = total + self.cfg.phone_class_weight * nn.functional.cross_entropy(
+                        class_logits.float()[mask], batch[3].to(self.device)[mask], reduction="sum")
                 count = mask.sum().float()
             return total * self.world / self.dist.sum(count)
         x, y, denominator = batch
@@ -184,13 +195,19 @@ class Loop:
         if self.world > 1:
             return self._rank_loss(batch)
         if self.kind == "tagger":
-            x, y, lengths = (t.to(self.device) for t in batch)
+            x, y, lengths = (t.to(self.device) for t in batch[:3])
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
-                logits = self.ddp_model(x, lengths)
+                out = self.ddp_model(x, lengths, with_classes=len(batch) > 3)
+            logits, class_logits = out if len(batch) > 3 else (out, None)
             mask = torch.arange(x.shape[1], device=self.device)[None, :] < lengths[:, None]
             target = soften(y, lengths, self.cfg.neighbour_target)
             loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(self.pos_weight, device=self.device))
-            return loss_fn(logits.float()[mask], target[mask])
+            loss = loss_fn(logits.float()[mask], target[mask])
+            if class_logits is not None:  # auxiliary task: each frame's broad phone class
+                classes = batch[3].to(self.device)
+                loss = loss + self.cfg.phone_class_weight * nn.functional.cross_entropy(
+                    class_logits.float()[mask], classes[mask])
+            return loss
         x, y = (t.to(self.device) for t in batch)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
             logits = self.ddp_model(x)

@@ -2,7 +2,8 @@
 
 Each entry knows its config dataclass, how to build the network for an input dimension, and its
 kind: ``tagger`` (per-frame boundary logits over whole utterances), ``window`` (the notebook's
-per-region classifier) or ``untrained`` (a signal-processing detector with no weights).
+per-region classifier) or ``untrained`` (a signal-processing detector with no weights). A model
+with a ``teacher`` learns from that detector's pseudo-labels, never from alignments.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ class ModelSpec:
     kind: str  # "tagger" | "window" | "untrained"
     config: type
     build: Callable[[Any, int], Any]  # (config, input_dim) -> torch.nn.Module
+    teacher: str | None = None  # trained on this detector's pseudo-labels instead of alignments
 
 
 MODELS: dict[str, ModelSpec] = {}
 
 
-def register(name: str, kind: str, config: type) -> Callable:
+def register(name: str, kind: str, config: type, teacher: str | None = None) -> Callable:
     def wrap(build: Callable) -> Callable:
-        MODELS[name] = ModelSpec(name, kind, config, build)
+        MODELS[name] = ModelSpec(name, kind, config, build, teacher)
         return build
 
     return wrap
@@ -54,9 +56,4 @@ def build_model(name: str, params: dict[str, Any] | Any, input_dim: int):
 
 
 def _load_builtin() -> None:
-    from . import bilstm, spectral, window  # noqa: F401  (registration side effects)
-
-    try:
-        from . import unsupervised  # noqa: F401
-    except ImportError:  # pragma: no cover
-        pass
+    from . import bilstm, contrastive, spectral, unsupervised, window  # noqa: F401  (registration side effects)

@@ -23,7 +23,9 @@ class BiLSTMConfig:
     dropout: float = 0.2
     conv_channels: int = 0  # > 0 adds a 1-D conv front-end (kernel 5) before the LSTM
     conv_layers: int = 1  # depth of that front-end (as the unsupervised encoder, for --init from it)
+    conv_kernel: int = 5
     input_dropout: float = 0.0
+    phone_classes: int = 0  # > 0 adds an auxiliary head predicting each frame's broad phone class
 
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -42,7 +44,7 @@ class BiLSTMTagger(nn.Module):
         dim = input_dim
         self.conv = None
         if cfg.conv_channels:
-            self.conv = conv_stack(input_dim, cfg.conv_channels, cfg.conv_layers)
+            self.conv = conv_stack(input_dim, cfg.conv_channels, cfg.conv_layers, cfg.conv_kernel)
             dim = cfg.conv_channels
         self.forward_layers = nn.ModuleList()
         self.backward_layers = nn.ModuleList()
@@ -52,6 +54,7 @@ class BiLSTMTagger(nn.Module):
             self.backward_layers.append(nn.LSTM(size, cfg.hidden, batch_first=True))
         self.dropout = nn.Dropout(cfg.dropout)
         self.output = nn.Linear(2 * cfg.hidden, 1)
+        self.class_head = nn.Linear(2 * cfg.hidden, cfg.phone_classes) if cfg.phone_classes else None
 
     def encode(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Frame encodings (B, T, 2 * hidden) of features ``x`` (B, T, D)."""
@@ -68,9 +71,14 @@ class BiLSTMTagger(nn.Module):
             x = torch.cat([ahead, behind], dim=-1)
         return self.dropout(x)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Boundary logits (B, T) for features ``x`` (B, T, D) with valid ``lengths`` (B,)."""
-        return self.output(self.encode(x, lengths)).squeeze(-1)
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None, with_classes: bool = False):
+        """Boundary logits (B, T) for features ``x`` (B, T, D) with valid ``lengths`` (B,); with
+        ``with_classes`` also the auxiliary phone-class logits (B, T, phone_classes)."""
+        h = self.encode(x, lengths)
+        logits = self.output(h).squeeze(-1)
+        if with_classes:
+            return logits, self.class_head(h)
+        return logits
 
 
 @register("bilstm", "tagger", BiLSTMConfig)

@@ -1,0 +1,43 @@
+"""--init (fine-tuning): weights come from the init model even when it has an ONNX export, and a
+model may add heads (the auxiliary phone-class head) to the init model's architecture."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from phonebound.errors import ModelError
+from phonebound.export import export_onnx
+from phonebound.train import Recipe, TrainConfig, train
+
+BASE = {"name": "bilstm", "hidden": 8, "layers": 1, "dropout": 0.0}
+
+
+@pytest.fixture(scope="module")
+def exported_model(tone_sequence_dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("init") / "model"
+    train([tone_sequence_dataset], out, Recipe(model=dict(BASE), train=TrainConfig(steps=5, threads=1, eval_every=5)))
+    export_onnx(out)  # regression: --init used to load the ONNX backend and find no weights
+    return out
+
+
+def _frozen(**model):
+    return Recipe(model={**BASE, **model}, train=TrainConfig(steps=1, lr=1e-9, threads=1, eval_every=1))
+
+
+def test_init_reads_the_weights_beside_an_onnx_export(exported_model, tone_sequence_dataset, tmp_path):
+    train([tone_sequence_dataset], tmp_path / "tuned", _frozen(), init=exported_model)
+    before = torch.load(exported_model / "model.pt", weights_only=True)
+    after = torch.load(tmp_path / "tuned" / "model.pt", weights_only=True)
+    assert all(torch.allclose(before[k], after[k], atol=1e-6) for k in before)
+
+
+def test_init_may_add_the_phone_class_head(exported_model, tone_sequence_dataset, tmp_path):
+    train([tone_sequence_dataset], tmp_path / "mtl", _frozen(phone_classes=8), init=exported_model)
+    after = torch.load(tmp_path / "mtl" / "model.pt", weights_only=True)
+    assert "class_head.weight" in after and after["class_head.weight"].shape == (8, 16)
+
+
+def test_init_from_another_width_is_refused(exported_model, tone_sequence_dataset, tmp_path):
+    with pytest.raises(ModelError, match="architecture differs"):
+        train([tone_sequence_dataset], tmp_path / "wide", _frozen(hidden=12), init=exported_model)
