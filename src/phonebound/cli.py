@@ -44,7 +44,7 @@ def _split_list(value: Optional[str]) -> tuple[str, ...]:
 def build(
     corpus: Path = typer.Argument(..., help="Corpus directory (TextGrid, CGN, TIMIT, HTK/festvox .lab, Buckeye)."),
     output: Path = typer.Argument(..., help="Dataset directory to write."),
-    format: Optional[str] = typer.Option(None, "--format", help="textgrid|cgn|timit|lab|buckeye (default: detect)."),
+    format: Optional[str] = typer.Option(None, "--format", help="textgrid | cgn | timit | lab | buckeye (default: detect) | audio (recordings without alignments)."),
     tier: Optional[str] = typer.Option(None, help="Name of the phone tier (default: a common phone-tier name)."),
     layout: str = typer.Option("sequence", help="sequence (whole utterances) | region | difference (the notebook's)."),
     features: str = typer.Option("mfcc_deltas", help="mfcc_deltas | mfcc | logmel (sequence layout)."),
@@ -144,7 +144,7 @@ def _params(values: Optional[List[str]]) -> dict:
 @user_errors
 def train(
     paths: List[Path] = typer.Argument(..., help="DATASET [DATASET ...] OUT_MODEL: datasets to train on, then the model directory."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Recipe TOML ([model], [train], [augment], [decode])."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Recipe TOML (sections \\[model], \\[train], \\[augment], \\[decode])."),
     model: Optional[str] = typer.Option(None, help="bilstm (default) | window | unsupervised (self-training, no alignments) | contrastive"),
     param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="Model parameter KEY=VALUE, e.g. hidden=96."),
     steps: Optional[int] = typer.Option(None, help="Train exactly this many steps."),
