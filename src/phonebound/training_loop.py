@@ -11,18 +11,27 @@ import numpy as np
 import torch
 from torch import nn
 
+from .calibrate import dev_statistics
 from .config import HOP_S, to_dict
 from .data import TaggerData, WindowData, check_compatible, soften
 from .dataset.store import Dataset
-from .distributed import Distributed, rank_seed
-from .calibrate import dev_statistics
 from .decode import pick_peaks, tune_decoding, tune_threshold
 from .detector import load_detector, save_model, tagger_scores
+from .distributed import Distributed, rank_seed
 from .errors import DatasetError, ModelError, PhoneboundError
 from .metrics import BoundaryCounts, frame_metrics
 from .models import build_model, get_spec
-from .train import (Recipe, TrainResult, append_jsonl, checkpoint_path, load_checkpoint, lr_at, pos_weight_from,
-                    save_checkpoint)
+from .models.bilstm import AUXILIARY_HEADS
+from .train import (
+    Recipe,
+    TrainResult,
+    append_jsonl,
+    checkpoint_path,
+    load_checkpoint,
+    lr_at,
+    pos_weight_from,
+    save_checkpoint,
+)
 
 THRESHOLD_GRID = tuple(np.round(np.arange(0.1, 0.951, 0.05), 2))
 
@@ -111,8 +120,10 @@ class Loop:
             raise ModelError("the --init model has no weights", source.path, "pick a trained model directory")
         own, theirs = self.model.state_dict(), source.module.state_dict()
         shared = {k: v for k, v in theirs.items() if k in own and own[k].shape == v.shape}
-        # The same architecture must take every weight of the init model; this model may add heads.
-        if source.name == self.recipe.model_name and len(shared) != len(theirs):
+        # The same architecture must take every weight of the init model except its training-only
+        # heads; this model may add heads.
+        needed = [k for k in theirs if not k.startswith(AUXILIARY_HEADS)]
+        if source.name == self.recipe.model_name and any(k not in shared for k in needed):
             raise ModelError("the --init model's architecture differs from this recipe's", source.path,
                              "train with the init model's settings (its config.json) or drop --init")
         if not shared:
@@ -538,7 +549,13 @@ class _Bar:
     def __init__(self, enabled: bool, total: int, done: int):
         self.enabled = enabled
         if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
             self.bar = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("loss {task.fields[loss]}  dev {task.fields[dev]}"), TimeRemainingColumn())

@@ -3,6 +3,8 @@ model may add heads (the auxiliary phone-class head) to the init model's archite
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -41,3 +43,29 @@ def test_init_may_add_the_phone_class_head(exported_model, tone_sequence_dataset
 def test_init_from_another_width_is_refused(exported_model, tone_sequence_dataset, tmp_path):
     with pytest.raises(ModelError, match="architecture differs"):
         train([tone_sequence_dataset], tmp_path / "wide", _frozen(hidden=12), init=exported_model)
+
+
+def test_init_may_drop_the_training_only_phone_class_head(tone_sequence_dataset, tmp_path):
+    """Regression: the bundled default has a phone-class head; fine-tuning it with a recipe without
+    one (recipes/finetune.toml used to) was refused as 'architecture differs'."""
+    mtl = tmp_path / "mtl"
+    train([tone_sequence_dataset], mtl, Recipe(model={**BASE, "phone_classes": 8},
+                                               train=TrainConfig(steps=2, threads=1, eval_every=2)))
+    train([tone_sequence_dataset], tmp_path / "plain", _frozen(), init=mtl)
+    before = torch.load(mtl / "model.pt", weights_only=True)
+    after = torch.load(tmp_path / "plain" / "model.pt", weights_only=True)
+    assert "class_head.weight" not in after
+    assert all(torch.allclose(before[k], after[k], atol=1e-6) for k in after)
+
+
+def test_the_documented_finetune_recipe_starts_from_the_bundled_model(tone_sequence_dataset, tmp_path):
+    """README: `phonebound train data/ my_model/ --init default --config recipes/finetune.toml`."""
+    from phonebound.detector import default_model_path
+
+    recipe = Recipe.load(Path(__file__).parents[2] / "recipes" / "finetune.toml").with_overrides(
+        steps=1, lr=1e-9, eval_every=1, threads=1)
+    train([tone_sequence_dataset], tmp_path / "adapted", recipe, init="default")
+    before = torch.load(default_model_path() / "model.pt", weights_only=True)
+    after = torch.load(tmp_path / "adapted" / "model.pt", weights_only=True)
+    assert after.keys() <= before.keys() and "forward_layers.0.weight_ih_l0" in after
+    assert all(torch.allclose(before[k], after[k], atol=1e-5) for k in after)

@@ -81,6 +81,10 @@ class BiLSTMTagger(nn.Module):
         return logits
 
 
+# Heads used in training only: a model fine-tuned from this one may leave them out.
+AUXILIARY_HEADS = ("class_head.",)
+
+
 @register("bilstm", "tagger", BiLSTMConfig)
 def build(cfg: BiLSTMConfig, input_dim: int) -> BiLSTMTagger:
     return BiLSTMTagger(cfg, input_dim)
