@@ -281,6 +281,27 @@ def segment(
                               s.out / "skipped.tsv", "fix the files listed there (each with its reason)")
 
 
+@app.command("pseudo-label")
+@user_errors
+def pseudo_label_command(
+    inputs: List[Path] = typer.Argument(..., help="Recordings without alignments: audio files and/or folders."),
+    output: Path = typer.Option(..., "--output", "-o", help="Corpus folder to write (TextGrids + linked audio)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="A tagger with a phone-class head (default: bundled)."),
+    threshold: Optional[float] = typer.Option(None, help="Decision threshold (default: the model's)."),
+):
+    """Label recordings with a model's boundaries and broad phone classes, as a TextGrid corpus to train on."""
+    from .pseudolabel import pseudo_label
+
+    s = pseudo_label(inputs, output, model=model, threshold=threshold)
+    out.print(f"pseudo-labelled {s.written} recording(s) ({s.audio_seconds / 60:.1f} min, {s.boundaries} boundaries) "
+              f"into {s.out}" + (f"; {s.reused} already done" if s.reused else ""))
+    if s.skipped:
+        console.print(f"[yellow]skipped {len(s.skipped)}[/] (reasons in {s.out / 'skipped.tsv'})", highlight=False)
+    if s.skipped and not s.written and not s.reused:
+        raise PhoneboundError(s.skipped[0][1], s.skipped[0][0])
+    out.print(f"next: phonebound build {s.out} DATASET, then train on it with your aligned datasets")
+
+
 @app.command("export")
 @user_errors
 def export_model(model: str = typer.Argument(..., help="Model directory ('default' for the bundled model)."),
