@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,23 +20,13 @@ import numpy as np
 from .decode import decode_scores
 from .detector import CHUNK_FRAMES, CONTEXT_FRAMES, Detector, load_detector
 from .errors import ModelError, PhoneboundError
-from .io_utils import atomic_path, atomic_write_text, check_output_dir
+from .io_utils import atomic_path, check_output_dir
 from .metrics import PHONE_CLASSES
-from .segment import plan_outputs, recording_features
+from .segment import SegmentSummary, plan_outputs, recording_features, write_skipped
 
 # One IPA symbol per broad class: metrics.phone_class maps each back to its class.
 CLASS_SYMBOL = {"silence": "", "vowel": "a", "stop": "p", "fricative": "s", "nasal": "n", "approximant": "l",
                 "affricate": "tʃ"}
-
-
-@dataclass
-class PseudoLabelSummary:
-    out: Path
-    written: int = 0
-    reused: int = 0
-    boundaries: int = 0
-    audio_seconds: float = 0.0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def frame_outputs(detector: Detector, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +65,7 @@ def label_segments(times: np.ndarray, classes: np.ndarray, duration: float, hop_
 
 
 def pseudo_label(inputs: list[str | Path], out: str | Path, model: str | Path | None = None,
-                 threshold: float | None = None) -> PseudoLabelSummary:
+                 threshold: float | None = None) -> SegmentSummary:
     """Write a pseudo-labelled TextGrid corpus of the recordings in ``inputs`` (files or folders)
     to ``out``, mirroring the input tree; a rerun skips finished recordings."""
     from praatio import textgrid
@@ -90,7 +80,7 @@ def pseudo_label(inputs: list[str | Path], out: str | Path, model: str | Path | 
     if not pairs:
         raise PhoneboundError("no audio files found", ", ".join(map(str, inputs)), "give audio files or folders holding them")
     check_output_dir(out, 10)
-    summary = PseudoLabelSummary(out)
+    summary = SegmentSummary(out)
     for audio, target in pairs:
         if target.exists():
             summary.reused += 1
@@ -112,8 +102,7 @@ def pseudo_label(inputs: list[str | Path], out: str | Path, model: str | Path | 
         summary.written += 1
         summary.boundaries += len(intervals) - 1
         summary.audio_seconds += duration
-    if summary.skipped:
-        atomic_write_text(out / "skipped.tsv", "path\treason\n" + "".join(f"{a}\t{r}\n" for a, r in summary.skipped))
+    write_skipped(summary)
     return summary
 
 

@@ -217,14 +217,20 @@ def segment_paths(inputs: list[str | Path], out: str | Path, model: str | Path |
     finally:
         bar.close()
         close_executor(executor)
+    write_skipped(summary)
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def write_skipped(summary: SegmentSummary) -> None:
+    """``OUT/skipped.tsv``: each skipped recording with its reason (none: no file)."""
+    path = summary.out / "skipped.tsv"
     if summary.skipped:
         from .io_utils import atomic_write_text
 
-        atomic_write_text(out / "skipped.tsv", "path\treason\n" + "".join(f"{a}\t{r}\n" for a, r in summary.skipped))
+        atomic_write_text(path, "path\treason\n" + "".join(f"{a}\t{r}\n" for a, r in summary.skipped))
     else:  # a rerun after the files were fixed: the old list would be wrong
-        (out / "skipped.tsv").unlink(missing_ok=True)
-    summary.seconds = time.perf_counter() - t0
-    return summary
+        path.unlink(missing_ok=True)
 
 
 def _check_output_dir(out: Path) -> None:

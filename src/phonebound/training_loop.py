@@ -171,19 +171,7 @@ class Loop:
                     total = self.ddp_model(x, torch.ones(1, dtype=torch.long, device=self.device)).float().sum() * 0.0
                 count = torch.zeros((), device=self.device)
             else:
-                x, y, lengths = (t.to(self.device) for t in batch[:3])
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
-                    out = self.ddp_model(x, lengths, with_classes=len(batch) > 3)
-                logits, class_logits = out if len(batch) > 3 else (out, None)
-                mask = torch.arange(x.shape[1], device=self.device)[None, :] < lengths[:, None]
-                target = soften(y, lengths, self.cfg.neighbour_target)
-                loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(self.pos_weight, device=self.device),
-                                               reduction="sum")
-                total = loss_fn(logits.float()[mask], target[mask])
-                if class_logits is not None:
-                    total = total + self.cfg.phone_class_weight * nn.functional.cross_entropy(
-                        class_logits.float()[mask], batch[3].to(self.device)[mask], reduction="sum")
-                count = mask.sum().float()
+                total, count = self._tagger_loss_sum(batch)
             return total * self.world / self.dist.sum(count)
         x, y, denominator = batch
         if x is None:
@@ -198,6 +186,22 @@ class Loop:
             total = nn.functional.cross_entropy(logits.float(), y, weight=weight, reduction="sum")
         return total * self.world / denominator.to(self.device)
 
+    def _tagger_loss_sum(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Summed loss of a tagger batch over its real (unpadded) frames, and their count: boundary
+        BCE plus, with a phone-class head, the auxiliary task of each frame's broad phone class."""
+        x, y, lengths = (t.to(self.device) for t in batch[:3])
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
+            out = self.ddp_model(x, lengths, with_classes=len(batch) > 3)
+        logits, class_logits = out if len(batch) > 3 else (out, None)
+        mask = torch.arange(x.shape[1], device=self.device)[None, :] < lengths[:, None]
+        target = soften(y, lengths, self.cfg.neighbour_target)
+        loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(self.pos_weight, device=self.device), reduction="sum")
+        total = loss_fn(logits.float()[mask], target[mask])
+        if class_logits is not None:
+            total = total + self.cfg.phone_class_weight * nn.functional.cross_entropy(
+                class_logits.float()[mask], batch[3].to(self.device)[mask], reduction="sum")
+        return total, mask.sum().float()
+
     def _loss(self, batch) -> torch.Tensor:
         if self.kind == "tagger" and hasattr(self.model, "loss"):  # self-supervised: the model has its own loss
             x, y, lengths = (t.to(self.device) for t in batch)
@@ -206,19 +210,8 @@ class Loop:
         if self.world > 1:
             return self._rank_loss(batch)
         if self.kind == "tagger":
-            x, y, lengths = (t.to(self.device) for t in batch[:3])
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
-                out = self.ddp_model(x, lengths, with_classes=len(batch) > 3)
-            logits, class_logits = out if len(batch) > 3 else (out, None)
-            mask = torch.arange(x.shape[1], device=self.device)[None, :] < lengths[:, None]
-            target = soften(y, lengths, self.cfg.neighbour_target)
-            loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(self.pos_weight, device=self.device))
-            loss = loss_fn(logits.float()[mask], target[mask])
-            if class_logits is not None:  # auxiliary task: each frame's broad phone class
-                classes = batch[3].to(self.device)
-                loss = loss + self.cfg.phone_class_weight * nn.functional.cross_entropy(
-                    class_logits.float()[mask], classes[mask])
-            return loss
+            total, count = self._tagger_loss_sum(batch)
+            return total / count
         x, y = (t.to(self.device) for t in batch)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
             logits = self.ddp_model(x)
