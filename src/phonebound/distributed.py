@@ -138,11 +138,16 @@ class Distributed:
             for tensor in list(module.parameters()) + list(module.buffers()):
                 dist.broadcast(tensor.data, src=0)
 
-    def close(self) -> None:
+    def close(self, barrier: bool = False) -> None:
+        """Leave the process group this run joined. After a finished run ``barrier`` makes every
+        rank leave together: a gloo rank whose peer has already torn the group down may abort
+        at exit ("terminate called without an active exception", seen in CI)."""
         if self.owns_group:
             import torch.distributed as dist
 
             if dist.is_initialized():
+                if barrier:
+                    dist.barrier()
                 dist.destroy_process_group()
             self.owns_group = False
 

@@ -131,9 +131,12 @@ def train(datasets: list[str | Path], out: str | Path, recipe: Recipe = Recipe()
 
     loop = Loop([Dataset(d) for d in datasets], Path(out), recipe, init=init, progress=progress, on_eval=on_eval)
     try:
-        return loop.run(resume=resume, max_steps=max_steps)
-    finally:
-        loop.dist.close()  # under torchrun: leave the process group this run joined
+        result = loop.run(resume=resume, max_steps=max_steps)
+    except BaseException:
+        loop.dist.close()  # under torchrun: leave the process group (the other ranks may never arrive)
+        raise
+    loop.dist.close(barrier=True)
+    return result
 
 
 def checkpoint_path(out: Path) -> Path:
