@@ -371,7 +371,9 @@ class Loop:
         # completed step (an interrupted forward pass has already drawn dropout masks), and
         # whether that step's dev evaluation was cut short (it is then run first on resume).
         safe_rng, eval_pending = torch.get_rng_state(), False
+        ctrl_c = _StepBoundaryInterrupt()
         try:
+            ctrl_c.install()
             if state is not None and state.get("eval_pending"):
                 best, bad, stopped_early = self._after_eval(step, epoch, best, bad, writer, is_main)
             while step < stop_at and not stopped_early:
@@ -380,6 +382,7 @@ class Loop:
                 if self.kind == "tagger":  # the next batch is prepared (read, augmented) while this one trains
                     prefetch = _Prefetch(lambda p, e=epoch, b=batches: self._tagger_batch(e, p, b))
                 while pos < epoch_steps and step < stop_at:
+                    ctrl_c.check()
                     batch = (prefetch.get(pos, pos + 1 if pos + 1 < epoch_steps else None) if self.kind == "tagger"
                              else self._window_batch(step))
                     for g in self.optimizer.param_groups:
@@ -412,12 +415,13 @@ class Loop:
                 if pos >= epoch_steps:
                     epoch, pos = epoch + 1, 0
         except KeyboardInterrupt:
-            if is_main:
+            if is_main and not ctrl_c.forced:  # a forced stop may be mid-update: the last checkpoint stands
                 interrupted = self._state(step, epoch, pos, best, bad)
                 interrupted.update(torch_rng=safe_rng, eval_pending=eval_pending)
                 save_checkpoint(self.out, interrupted)
             raise
         finally:
+            ctrl_c.uninstall()
             bar.close()
             if writer:
                 writer.close()
@@ -502,6 +506,41 @@ class Loop:
 
         write_json(self.out / "dev_metrics.json", {"best_step": best.get("step", 0), **dev})
         return {**best, "dev": dev}
+
+
+class _StepBoundaryInterrupt:
+    """Ctrl-C takes effect between optimizer steps, where weights, optimizer state, counters and RNG
+    agree: a KeyboardInterrupt inside ``optimizer.step()`` would checkpoint half an update and the
+    resumed run would differ. A second Ctrl-C stops at once (``forced``). Only the main thread may
+    own a signal handler; elsewhere Ctrl-C behaves as usual."""
+
+    def __init__(self) -> None:
+        self.requested = self.forced = False
+        self.previous = None
+
+    def install(self) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+
+    def uninstall(self) -> None:
+        if self.previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            self.forced = True
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
 
 
 class _Prefetch:

@@ -217,3 +217,33 @@ def test_reopening_a_finished_run_holds_its_best_weights(tone_region_dataset, tm
     loop = Loop([Dataset(tone_region_dataset)], out, recipe)
     loop.run(resume=True)
     assert_same_weights({k: v for k, v in loop.model.state_dict().items()}, weights(out / "model.pt"))
+
+
+def test_ctrl_c_just_after_an_optimizer_step_resumes_exactly(tone_sequence_dataset, tmp_path, monkeypatch):
+    """Regression: a Ctrl-C landing between ``optimizer.step()`` and the step's bookkeeping used to
+    checkpoint updated weights under the previous step number (a rare CI failure); it now takes
+    effect at the next step boundary."""
+    import os
+    import signal
+
+    recipe = Recipe(model={"name": "bilstm", "hidden": 8, "layers": 1, "dropout": 0.3},
+                    train=TrainConfig(steps=12, threads=1, eval_every=6, checkpoint_every=100, batch_frames=300))
+    train([tone_sequence_dataset], tmp_path / "whole", recipe)
+    real_step, calls = torch.optim.Adam.step, []
+
+    def step_then_ctrl_c(self, *args, **kwargs):
+        result = real_step(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(torch.optim.Adam, "step", step_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        train([tone_sequence_dataset], tmp_path / "cut", recipe)
+    monkeypatch.undo()
+    assert torch.load(tmp_path / "cut" / "checkpoints" / "last.pt", weights_only=False)["step"] == 5
+    train([tone_sequence_dataset], tmp_path / "cut", recipe, resume=True)
+    a = torch.load(tmp_path / "cut" / "model.pt", weights_only=True)
+    b = torch.load(tmp_path / "whole" / "model.pt", weights_only=True)
+    assert all(torch.equal(a[k], b[k]) for k in b)
