@@ -31,8 +31,10 @@ def interrupt(cmd: list[str], ready, sig: int, log: Path, timeout: float = 120.0
     """Run ``cmd``; once ``ready()`` holds, send ``sig``; returns the exit code. Fails when the
     command ends before it could be interrupted."""
     with open(log, "w") as out:
+        # Ctrl-C must reach the command even when pytest runs in the background, where the shell
+        # makes SIGINT ignored and children would inherit that (Python then never raises it)
         proc = subprocess.Popen([sys.executable, "-m", "phonebound", *cmd], stdout=out, stderr=subprocess.STDOUT,
-                                env=ENV)
+                                env=ENV, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         start = time.monotonic()
         try:
             while proc.poll() is None:
