@@ -522,7 +522,8 @@ class _StepBoundaryInterrupt:
         import signal
         import threading
 
-        if threading.current_thread() is threading.main_thread():
+        # an ignored SIGINT (a job started with nohup or in the background) stays ignored
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             self.previous = signal.signal(signal.SIGINT, self._handle)
 
     def uninstall(self) -> None:

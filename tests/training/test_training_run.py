@@ -247,3 +247,19 @@ def test_ctrl_c_just_after_an_optimizer_step_resumes_exactly(tone_sequence_datas
     a = torch.load(tmp_path / "cut" / "model.pt", weights_only=True)
     b = torch.load(tmp_path / "whole" / "model.pt", weights_only=True)
     assert all(torch.equal(a[k], b[k]) for k in b)
+
+
+def test_an_ignored_sigint_stays_ignored_while_training(tone_sequence_dataset, tmp_path):
+    """A run started with nohup (SIGINT ignored) must not become interruptible by the handler that
+    moves Ctrl-C to step boundaries, and the process's handler is restored afterwards."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        seen = []
+        recipe = Recipe(model={"name": "bilstm", "hidden": 8, "layers": 1},
+                        train=TrainConfig(steps=2, threads=1, eval_every=2, batch_frames=300))
+        train([tone_sequence_dataset], tmp_path / "m", recipe, on_eval=lambda *_: seen.append(signal.getsignal(signal.SIGINT)))
+        assert seen == [signal.SIG_IGN] and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
