@@ -286,8 +286,9 @@ def segment(
 def pseudo_label_command(
     inputs: List[Path] = typer.Argument(..., help="Recordings without alignments: audio files and/or folders."),
     output: Path = typer.Option(..., "--output", "-o", help="Corpus folder to write (TextGrids + linked audio)."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="A tagger with a phone-class head (default: bundled)."),
-    threshold: Optional[float] = typer.Option(None, help="Decision threshold (default: the model's)."),
+    model: Optional[List[str]] = typer.Option(
+        None, "--model", "-m", help="A tagger with a phone-class head (default: bundled); repeat for an ensemble of teachers."),
+    threshold: Optional[float] = typer.Option(None, help="Decision threshold (default: the first model's)."),
 ):
     """Label recordings with a model's boundaries and broad phone classes, as a TextGrid corpus to train on."""
     from .pseudolabel import pseudo_label

@@ -136,9 +136,18 @@ class Detector:
 
 def batched_tagger_scores(forward, feats_list: list[np.ndarray], chunk: int | None = None,
                           context: int | None = None, batch_frames: int = 40_000) -> list[np.ndarray]:
-    """Sigmoid outputs of a tagger for several feature matrices (T_i, D), in overlapping chunks.
+    """Sigmoid outputs of a tagger for several feature matrices (T_i, D), in overlapping chunks
+    (see :func:`batched_chunk_outputs`)."""
+    logits = batched_chunk_outputs(forward, feats_list, chunk, context, batch_frames)
+    return [(1.0 / (1.0 + np.exp(-z.astype(np.float64)))).astype(np.float32) for z in logits]
 
-    The chunk grid of each recording is anchored at its frame 0, so scores depend on the
+
+def batched_chunk_outputs(forward, feats_list: list[np.ndarray], chunk: int | None = None,
+                          context: int | None = None, batch_frames: int = 40_000) -> list[np.ndarray]:
+    """Per-frame outputs of ``forward(x (B, T, D), lengths (B,))`` -> (B, T) or (B, T, K) for
+    several feature matrices (T_i, D), in overlapping chunks.
+
+    The chunk grid of each recording is anchored at its frame 0, so outputs depend on the
     recording, never on how it was read or batched; ``context`` frames on each side of a chunk
     are computed and discarded. Chunks of all recordings are sorted by length and batched
     (at most ``batch_frames`` padded frames per batch) so short files do not run one by one.
@@ -152,7 +161,7 @@ def batched_tagger_scores(forward, feats_list: list[np.ndarray], chunk: int | No
         for s in range(0, n, chunk):
             e = min(n, s + chunk)
             pieces.append((r, s, e, max(0, s - context), min(n, e + context)))
-    outputs = [np.zeros(len(f), np.float32) for f in feats_list]
+    outputs: list[np.ndarray | None] = [None if len(f) else np.zeros(0, np.float32) for f in feats_list]
     pieces.sort(key=lambda p: p[4] - p[3])
     k = 0
     while k < len(pieces):
@@ -168,9 +177,11 @@ def batched_tagger_scores(forward, feats_list: list[np.ndarray], chunk: int | No
         lengths = np.array([hi - lo for _, _, _, lo, hi in group], np.int64)
         for j, (r, _, _, lo, hi) in enumerate(group):
             x[j, : hi - lo] = feats_list[r][lo:hi]
-        probs = 1.0 / (1.0 + np.exp(-forward(x, lengths).astype(np.float64)))
+        y = forward(x, lengths)
         for j, (r, s, e, lo, _) in enumerate(group):
-            outputs[r][s:e] = probs[j, s - lo : e - lo]
+            if outputs[r] is None:
+                outputs[r] = np.zeros((len(feats_list[r]), *y.shape[2:]), np.float32)
+            outputs[r][s:e] = y[j, s - lo : e - lo]
     return outputs
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .decode import decode_scores
-from .detector import CHUNK_FRAMES, CONTEXT_FRAMES, Detector, load_detector
+from .detector import Detector, batched_chunk_outputs, load_detector
 from .errors import ModelError, PhoneboundError
 from .io_utils import atomic_path, check_output_dir
 from .metrics import PHONE_CLASSES
@@ -30,22 +30,24 @@ CLASS_SYMBOL = {"silence": "", "vowel": "a", "stop": "p", "fricative": "s", "nas
 
 
 def frame_outputs(detector: Detector, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Boundary probabilities (T,) and class logits (T, C) of one recording, in overlapping chunks
-    as ``segment`` computes them."""
+    """Boundary probabilities (T,) and class probabilities (T, C) of one recording, in overlapping
+    chunks as ``segment`` computes them."""
     import torch
 
-    n = len(feats)
-    probs = np.zeros(n, np.float32)
-    classes = np.zeros((n, len(PHONE_CLASSES)), np.float32)
-    with torch.inference_mode():
-        for s in range(0, n, CHUNK_FRAMES):
-            e = min(n, s + CHUNK_FRAMES)
-            lo, hi = max(0, s - CONTEXT_FRAMES), min(n, e + CONTEXT_FRAMES)
-            x = torch.from_numpy(np.ascontiguousarray(feats[lo:hi], np.float32))[None]
-            logits, cls = detector.module(x, torch.tensor([hi - lo]), with_classes=True)
-            probs[s:e] = torch.sigmoid(logits[0, s - lo : e - lo]).numpy()
-            classes[s:e] = cls[0, s - lo : e - lo].numpy()
-    return probs, classes
+    def forward(x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            logits, cls = detector.module(torch.from_numpy(x), torch.from_numpy(lengths), with_classes=True)
+            return torch.cat([torch.sigmoid(logits)[..., None], torch.softmax(cls, -1)], -1).numpy()
+
+    out = batched_chunk_outputs(forward, [feats])[0].reshape(len(feats), -1)
+    return out[:, 0], out[:, 1:]
+
+
+def ensemble_outputs(detectors: list[Detector], feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean boundary and class probabilities of several teachers (an ensemble labels better than
+    any of its members: bench/results/accuracy.md)."""
+    outputs = [frame_outputs(d, feats) for d in detectors]
+    return np.mean([p for p, _ in outputs], axis=0), np.mean([c for _, c in outputs], axis=0)
 
 
 def label_segments(times: np.ndarray, classes: np.ndarray, duration: float, hop_s: float) -> list[tuple[float, float, str]]:
@@ -64,17 +66,22 @@ def label_segments(times: np.ndarray, classes: np.ndarray, duration: float, hop_
     return intervals
 
 
-def pseudo_label(inputs: list[str | Path], out: str | Path, model: str | Path | None = None,
+def pseudo_label(inputs: list[str | Path], out: str | Path, model: str | Path | list[str | Path] | None = None,
                  threshold: float | None = None) -> SegmentSummary:
     """Write a pseudo-labelled TextGrid corpus of the recordings in ``inputs`` (files or folders)
-    to ``out``, mirroring the input tree; a rerun skips finished recordings."""
+    to ``out``, mirroring the input tree; a rerun skips finished recordings.
+
+    ``model`` may name several teachers: their probabilities are averaged, and the decision
+    threshold is then the first teacher's unless ``threshold`` is given."""
     from praatio import textgrid
 
     out = Path(out)
-    detector = load_detector(model, backend="torch")
-    if detector.kind != "tagger" or detector.module is None or getattr(detector.module, "class_head", None) is None:
-        raise ModelError("pseudo-labels need a tagger with a phone-class head", detector.path,
-                         "use the bundled default, or a model trained with phone_classes = 8")
+    teachers = [load_teacher(m) for m in (model if isinstance(model, (list, tuple)) else [model]) or [None]]
+    detector = teachers[0]
+    for other in teachers[1:]:
+        if other.config["input"] != detector.config["input"]:
+            raise ModelError("the teachers read different features", other.path,
+                             f"give teachers whose input matches {detector.path}'s")
     cfg = detector.decode_cfg if threshold is None else replace(detector.decode_cfg, threshold=threshold)
     pairs = plan_outputs([Path(p) for p in inputs], out, "long_textgrid")
     if not pairs:
@@ -90,7 +97,7 @@ def pseudo_label(inputs: list[str | Path], out: str | Path, model: str | Path | 
         except PhoneboundError as e:
             summary.skipped.append((str(audio), str(e)))
             continue
-        probs, classes = frame_outputs(detector, feats)
+        probs, classes = ensemble_outputs(teachers, feats)
         times, _ = decode_scores(probs, cfg)
         intervals = label_segments(times, classes, duration, detector.features_cfg.hop_s)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -104,6 +111,14 @@ def pseudo_label(inputs: list[str | Path], out: str | Path, model: str | Path | 
         summary.audio_seconds += duration
     write_skipped(summary)
     return summary
+
+
+def load_teacher(model: str | Path | None) -> Detector:
+    detector = load_detector(model, backend="torch")
+    if detector.kind != "tagger" or detector.module is None or getattr(detector.module, "class_head", None) is None:
+        raise ModelError("pseudo-labels need a tagger with a phone-class head", detector.path,
+                         "use the bundled default, or a model trained with phone_classes = 8")
+    return detector
 
 
 def _place_audio(audio: Path, link: Path) -> None:

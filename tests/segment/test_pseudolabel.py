@@ -66,3 +66,48 @@ def test_cli_writes_the_corpus_and_a_bad_file_is_one_line(tmp_path, runner):
     result = runner.invoke(app, ["pseudo-label", str(bad), "-o", str(tmp_path / "pl2")])
     assert result.exit_code == 2 and "broken.wav" in result.output and "Traceback" not in result.output
     assert len([line for line in result.output.splitlines() if line.startswith("error:")]) == 1
+
+
+def _perturbed_default(directory, **input_changes):
+    """A second teacher: the bundled model with noise on its weights (and optionally other input)."""
+    import copy
+
+    import torch
+
+    from phonebound.detector import load_detector, save_model
+
+    default = load_detector(None, backend="torch")
+    module = copy.deepcopy(default.module)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
+    config = copy.deepcopy(default.config)
+    config["input"]["features"].update(input_changes)
+    save_model(directory, module, config)
+    return default, load_detector(directory, backend="torch")
+
+
+def test_teacher_outputs_match_segment_scores_and_an_ensemble_averages_them(tmp_path):
+    from phonebound.audio import load_audio
+    from phonebound.pseudolabel import ensemble_outputs, frame_outputs
+
+    default, other = _perturbed_default(tmp_path / "other")
+    feats = default.features(load_audio(demo_clips()[0]))
+    probs, classes = frame_outputs(default, feats)
+    np.testing.assert_allclose(probs, default.scores_from_features(feats), atol=1e-6)
+    np.testing.assert_allclose(classes.sum(-1), 1.0, atol=1e-5)
+    other_probs, other_classes = frame_outputs(other, feats)
+    assert np.abs(other_probs - probs).max() > 0.01  # a different teacher
+    mean_probs, mean_classes = ensemble_outputs([default, other], feats)
+    np.testing.assert_allclose(mean_probs, (probs + other_probs) / 2, atol=1e-6)
+    np.testing.assert_allclose(mean_classes, (classes + other_classes) / 2, atol=1e-6)
+
+
+def test_an_ensemble_of_teachers_labels_a_corpus_and_mismatched_inputs_are_refused(tmp_path):
+    _perturbed_default(tmp_path / "other")
+    clip = demo_clips()[0]
+    summary = pseudo_label([clip], tmp_path / "pl", model=["default", tmp_path / "other"])
+    assert summary.written == 1 and summary.boundaries > 5
+    _perturbed_default(tmp_path / "mfcc20", n_mfcc=20)
+    with pytest.raises(ModelError, match="different features"):
+        pseudo_label([clip], tmp_path / "pl2", model=["default", tmp_path / "mfcc20"])
