@@ -11,6 +11,8 @@ Run directory (= the model directory)::
 
 from __future__ import annotations
 
+import math
+
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +26,7 @@ from .errors import ModelError, PhoneboundError
 from .io_utils import atomic_path
 
 BALANCES = ("weight", "oversample", "none")
+LR_SCHEDULES = ("constant", "cosine")
 METRICS = ("boundary_f1", "class1_f1", "class1_recall", "accuracy")
 
 
@@ -32,6 +35,7 @@ class TrainConfig:
     steps: int = 0  # > 0: train exactly this many steps; else `epochs`
     epochs: int = 20
     lr: float = 1e-3
+    lr_schedule: str = "constant"  # constant (the notebook's) | cosine (decays to lr / 20 at the last step)
     weight_decay: float = 0.0
     batch_frames: int = 6000  # tagger: padded frames per batch
     max_frames: int = 1500  # tagger: longer utterances are cut into chunks of this many frames
@@ -56,6 +60,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.balance not in BALANCES:
             raise PhoneboundError(f"unknown balance {self.balance!r}", fix=f"use one of {', '.join(BALANCES)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise PhoneboundError(f"unknown lr_schedule {self.lr_schedule!r}", fix=f"use one of {', '.join(LR_SCHEDULES)}")
         if self.metric not in METRICS:
             raise PhoneboundError(f"unknown metric {self.metric!r}", fix=f"use one of {', '.join(METRICS)}")
 
@@ -172,7 +178,11 @@ def pos_weight_from(fraction: float) -> float:
     return (1 - fraction) / fraction if 0 < fraction < 1 else 1.0
 
 
-def lr_at(step: int, total: int, base: float) -> float:
-    """Constant learning rate (the notebook's); kept as a function so schedules can be added."""
-    return base
+def lr_at(step: int, total: int, base: float, schedule: str = "constant") -> float:
+    """Learning rate of ``step`` (0-based) of ``total``: constant, or a cosine decay from ``base``
+    to ``base / 20`` at the last step (a late, small learning rate settles the weights)."""
+    if schedule == "constant" or total <= 1:
+        return base
+    floor = base / 20
+    return floor + 0.5 * (base - floor) * (1 + math.cos(math.pi * min(step, total - 1) / (total - 1)))
 

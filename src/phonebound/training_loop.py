@@ -386,7 +386,7 @@ class Loop:
                     batch = (prefetch.get(pos, pos + 1 if pos + 1 < epoch_steps else None) if self.kind == "tagger"
                              else self._window_batch(step))
                     for g in self.optimizer.param_groups:
-                        g["lr"] = lr_at(step, self.total_steps, self.cfg.lr)
+                        g["lr"] = lr_at(step, self.total_steps, self.cfg.lr, self.cfg.lr_schedule)
                     loss = self._loss(batch)
                     self.optimizer.zero_grad(set_to_none=True)
                     loss.backward()

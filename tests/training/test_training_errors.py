@@ -151,5 +151,7 @@ def test_unknown_recipe_keys_are_clear_errors(tmp_path):
         Recipe.load(path)
     with pytest.raises(PhoneboundError, match="unknown balance"):
         Recipe.from_dict({"train": {"balance": "undersample"}})
+    with pytest.raises(PhoneboundError, match="unknown lr_schedule 'linear'"):
+        Recipe.from_dict({"train": {"lr_schedule": "linear"}})
     with pytest.raises(PhoneboundError, match="config file not found"):
         Recipe.load(tmp_path / "missing.toml")

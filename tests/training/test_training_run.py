@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from phonebound.augment import AugmentConfig
-from phonebound.train import Recipe, TrainConfig, train
+from phonebound.train import Recipe, TrainConfig, lr_at, train
 
 
 def tagger_recipe(**train_kw) -> Recipe:
@@ -131,6 +131,16 @@ def test_tagger_exact_resume(tone_sequence_dataset, tmp_path):
     recipe = tagger_recipe(steps=12, batch_frames=320, eval_every=4, checkpoint_every=5)
     recipe.augment = AugmentConfig(prob=0.5)
     _check_exact_resume(tone_sequence_dataset, tmp_path, recipe, n=12, k=5)
+
+
+def test_cosine_schedule_decays_to_a_twentieth_and_resumes_exactly(tone_sequence_dataset, tmp_path):
+    assert [lr_at(s, 11, 1e-3, "cosine") for s in (0, 10, 20)] == pytest.approx([1e-3, 5e-5, 5e-5])
+    assert lr_at(5, 11, 1e-3, "cosine") == pytest.approx((1e-3 + 5e-5) / 2)
+    assert lr_at(7, 11, 1e-3) == 1e-3  # the notebook's constant rate stays the default
+    recipe = tagger_recipe(steps=12, batch_frames=320, eval_every=4, checkpoint_every=5, lr_schedule="cosine")
+    _check_exact_resume(tone_sequence_dataset, tmp_path, recipe, n=12, k=5)
+    state = torch.load(tmp_path / "b" / "checkpoints" / "last.pt", map_location="cpu", weights_only=False)
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(lr_at(11, 12, recipe.train.lr, "cosine"))
 
 
 def test_window_exact_resume(tone_region_dataset, tmp_path):
