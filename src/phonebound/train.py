@@ -46,6 +46,7 @@ class TrainConfig:
     neighbour_target: float = 0.0  # soft target for frames next to a boundary frame
     phone_class_weight: float = 0.3  # weight of the auxiliary phone-class loss (models with phone_classes)
     grad_clip: float = 5.0
+    ema_decay: float = 0.0  # > 0: dev-evaluate and keep an exponential moving average of the weights
     eval_every: int = 0  # steps between dev evaluations; 0 = once per epoch (tagger) / 500 steps
     patience: int = 0  # evaluations without improvement before stopping; 0 = never stop early
     metric: str = "boundary_f1"  # boundary_f1 | class1_f1 | class1_recall | accuracy

@@ -70,6 +70,7 @@ class Loop:
         if self.rank > 0:
             torch.manual_seed(rank_seed(self.cfg.seed, self.rank))  # each rank its own dropout masks
         self.decode_cfg = recipe.decode  # the decoder settings the model will carry (tuned on dev at the end)
+        self.averaged = WeightAverage(self.model, self.cfg.ema_decay) if self.cfg.ema_decay > 0 else None
         self.use_amp = self.cfg.amp and self.device.type == "cuda"  # bfloat16: no loss scaling needed
 
     # --- data -------------------------------------------------------------------------------
@@ -329,10 +330,13 @@ class Loop:
                 "init": getattr(self, "init_from", None)}
 
     def _state(self, step: int, epoch: int, pos: int, best: dict, history_bad: int) -> dict[str, Any]:
-        return {"step": step, "epoch": epoch, "pos": pos, "best": best, "bad_evals": history_bad,
-                "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "torch_rng": torch.get_rng_state(), "recipe": self.recipe.to_dict(), "finished": False,
-                "input": self._model_config()["input"]}
+        state = {"step": step, "epoch": epoch, "pos": pos, "best": best, "bad_evals": history_bad,
+                 "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "torch_rng": torch.get_rng_state(), "recipe": self.recipe.to_dict(), "finished": False,
+                 "input": self._model_config()["input"]}
+        if self.averaged is not None:
+            state["averaged"] = self.averaged.state_dict()
+        return state
 
     # --- the loop -----------------------------------------------------------------------------
     def run(self, resume: bool = False, max_steps: int | None = None) -> TrainResult:
@@ -354,6 +358,8 @@ class Loop:
                 return TrainResult(self.out, state["step"], best.get("step", 0), best, time.perf_counter() - t0)
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
+            if self.averaged is not None:
+                self.averaged.load_state_dict(state["averaged"])
             self._restore_rng(state)
         step, epoch, pos = (state["step"], state["epoch"], state["pos"]) if state else (0, 0, 0)
         best, bad = (state["best"], state["bad_evals"]) if state else ({}, 0)
@@ -393,6 +399,8 @@ class Loop:
                     if self.cfg.grad_clip > 0:
                         nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
                     self.optimizer.step()
+                    if self.averaged is not None:
+                        self.averaged.update(step)
                     step, pos = step + 1, pos + 1
                     safe_rng = torch.get_rng_state()
                     # the global batch's loss: the mean of the ranks' scaled parts (see _rank_loss)
@@ -472,6 +480,12 @@ class Loop:
         return self.dist.from_rank0(lambda: self._dev_check(step, epoch, best, bad, writer))
 
     def _dev_check(self, step, epoch, best, bad, writer):
+        if self.averaged is not None:  # the averaged weights are the candidate model
+            with self.averaged.swapped_in():
+                return self._dev_check_current(step, epoch, best, bad, writer)
+        return self._dev_check_current(step, epoch, best, bad, writer)
+
+    def _dev_check_current(self, step, epoch, best, bad, writer):
         dev = self.evaluate_dev()
         value = dev.get(self.cfg.metric, dev.get("class1_f1", 0.0))
         record = {"step": step, "epoch": epoch, "dev": dev, "metric": self.cfg.metric, "value": value}
@@ -506,6 +520,44 @@ class Loop:
 
         write_json(self.out / "dev_metrics.json", {"best_step": best.get("step", 0), **dev})
         return {**best, "dev": dev}
+
+
+class WeightAverage:
+    """An exponential moving average of a module's floating-point weights (Polyak averaging): a
+    free ensemble of the late training steps. The decay warms up as (1 + step) / (10 + step) so
+    the first steps do not freeze the initial weights into the average."""
+
+    def __init__(self, module: nn.Module, decay: float) -> None:
+        self.module, self.decay = module, decay
+        self.names = [k for k, v in module.state_dict().items() if v.is_floating_point()]
+        self.values = [module.state_dict()[k].detach().clone() for k in self.names]
+
+    def update(self, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))
+        state = self.module.state_dict()
+        current = [state[k].detach() for k in self.names]
+        torch._foreach_lerp_(self.values, current, 1.0 - d)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {k: v.clone() for k, v in zip(self.names, self.values)}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.values = [state[k].to(v.device) for k, v in zip(self.names, self.values)]
+
+    def swapped_in(self):
+        """Context: the module holds the averaged weights inside, its own weights again after."""
+        from contextlib import contextmanager
+
+        @contextmanager
+        def swap():
+            own = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
+            self.module.load_state_dict({**own, **self.state_dict()})
+            try:
+                yield
+            finally:
+                self.module.load_state_dict(own)
+
+        return swap()
 
 
 class _StepBoundaryInterrupt:

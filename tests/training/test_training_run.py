@@ -143,6 +143,15 @@ def test_cosine_schedule_decays_to_a_twentieth_and_resumes_exactly(tone_sequence
     assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(lr_at(11, 12, recipe.train.lr, "cosine"))
 
 
+def test_weight_average_is_the_model_kept_and_resumes_exactly(tone_sequence_dataset, tmp_path):
+    recipe = tagger_recipe(steps=12, batch_frames=320, eval_every=12, checkpoint_every=5, ema_decay=0.9)
+    _check_exact_resume(tone_sequence_dataset, tmp_path, recipe, n=12, k=5)
+    state = torch.load(tmp_path / "a" / "checkpoints" / "last.pt", map_location="cpu", weights_only=False)
+    kept = weights(tmp_path / "a" / "model.pt")
+    assert_same_weights(kept, state["averaged"])  # the one dev evaluation saw the averaged weights
+    assert any(not torch.equal(kept[k], state["model"][k]) for k in kept)
+
+
 def test_window_exact_resume(tone_region_dataset, tmp_path):
     _check_exact_resume(tone_region_dataset, tmp_path, window_recipe(), n=12, k=5)
 
