@@ -24,7 +24,7 @@ import numpy as np
 from _common import require_shared
 from accuracy import build_sets, load_protocol
 
-THRESHOLDS = tuple(np.round(np.arange(0.3, 0.91, 0.05), 2))
+THRESHOLDS = tuple(float(t) for t in np.round(np.arange(0.3, 0.91, 0.05), 2))
 PRIOR_WEIGHTS = (0.1, 0.25, 0.5, 1.0)
 
 
