@@ -44,8 +44,8 @@ def frame_outputs(detector: Detector, feats: np.ndarray) -> tuple[np.ndarray, np
 
 
 def ensemble_outputs(detectors: list[Detector], feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean boundary and class probabilities of several teachers (an ensemble labels better than
-    any of its members: bench/results/accuracy.md)."""
+    """Mean boundary and class probabilities of several teachers (an ensemble scores higher than
+    any of its members: bench/results/accuracy.md, rows 23 and 27)."""
     outputs = [frame_outputs(d, feats) for d in detectors]
     return np.mean([p for p, _ in outputs], axis=0), np.mean([c for _, c in outputs], axis=0)
 

@@ -11,13 +11,11 @@ Run directory (= the model directory)::
 
 from __future__ import annotations
 
-import math
-
 import json
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
 
 from .augment import AugmentConfig
 from .config import DecodeConfig, from_dict, read_toml, to_dict

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -529,14 +530,14 @@ class WeightAverage:
 
     def __init__(self, module: nn.Module, decay: float) -> None:
         self.module, self.decay = module, decay
-        self.names = [k for k, v in module.state_dict().items() if v.is_floating_point()]
-        self.values = [module.state_dict()[k].detach().clone() for k in self.names]
+        state = module.state_dict()
+        self.names = [k for k, v in state.items() if v.is_floating_point()]
+        self.values = [state[k].detach().clone() for k in self.names]
 
     def update(self, step: int) -> None:
         d = min(self.decay, (1 + step) / (10 + step))
         state = self.module.state_dict()
-        current = [state[k].detach() for k in self.names]
-        torch._foreach_lerp_(self.values, current, 1.0 - d)
+        torch._foreach_lerp_(self.values, [state[k].detach() for k in self.names], 1.0 - d)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {k: v.clone() for k, v in zip(self.names, self.values)}
@@ -544,20 +545,15 @@ class WeightAverage:
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         self.values = [state[k].to(v.device) for k, v in zip(self.names, self.values)]
 
+    @contextmanager
     def swapped_in(self):
-        """Context: the module holds the averaged weights inside, its own weights again after."""
-        from contextlib import contextmanager
-
-        @contextmanager
-        def swap():
-            own = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
-            self.module.load_state_dict({**own, **self.state_dict()})
-            try:
-                yield
-            finally:
-                self.module.load_state_dict(own)
-
-        return swap()
+        """The module holds the averaged weights inside the block, its own weights again after."""
+        own = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
+        self.module.load_state_dict({**own, **self.state_dict()})
+        try:
+            yield
+        finally:
+            self.module.load_state_dict(own)
 
 
 class _StepBoundaryInterrupt:
