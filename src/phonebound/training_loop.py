@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -481,12 +481,11 @@ class Loop:
         return self.dist.from_rank0(lambda: self._dev_check(step, epoch, best, bad, writer))
 
     def _dev_check(self, step, epoch, best, bad, writer):
-        if self.averaged is not None:  # the averaged weights are the candidate model
-            with self.averaged.swapped_in():
-                return self._dev_check_current(step, epoch, best, bad, writer)
-        return self._dev_check_current(step, epoch, best, bad, writer)
+        # with weight averaging the averaged weights are the candidate model (evaluated and saved)
+        with self.averaged.swapped_in() if self.averaged is not None else nullcontext():
+            return self._judge_dev(step, epoch, best, bad, writer)
 
-    def _dev_check_current(self, step, epoch, best, bad, writer):
+    def _judge_dev(self, step, epoch, best, bad, writer):
         dev = self.evaluate_dev()
         value = dev.get(self.cfg.metric, dev.get("class1_f1", 0.0))
         record = {"step": step, "epoch": epoch, "dev": dev, "metric": self.cfg.metric, "value": value}
