@@ -303,6 +303,23 @@ def pseudo_label_command(
     out.print(f"next: phonebound build {s.out} DATASET, then train on it with your aligned datasets")
 
 
+@app.command()
+@user_errors
+def ensemble(
+    output: Path = typer.Argument(..., help="Model directory to write."),
+    model: List[str] = typer.Option(..., "--model", "-m", help="A trained tagger directory ('default': bundled); repeat for each member."),
+    dev: List[Path] = typer.Option(..., "--dev", help="Aligned dataset whose dev split tunes the threshold; repeatable."),
+    split: str = typer.Option("dev", help="Split of the --dev datasets to tune on."),
+):
+    """Combine trained taggers into one model (mean of their probabilities): more accurate, slower."""
+    from .ensemble import build_ensemble
+
+    r = build_ensemble(model, output, dev, split=split)
+    b = r.dev["boundary"]
+    out.print(f"ensemble of {r.members} models written to {r.out}; dev ({r.dev['utterances']} utterances) at threshold "
+              f"{r.threshold:.2f}: P {b['precision']:.3f}  R {b['recall']:.3f}  F1 {b['f1']:.3f}")
+
+
 @app.command("export")
 @user_errors
 def export_model(model: str = typer.Argument(..., help="Model directory ('default' for the bundled model)."),

@@ -48,10 +48,11 @@ class TaggerData:
 
     def __init__(self, datasets: list[Dataset], split: str, max_frames: int = 1500,
                  augment_cfg: AugmentConfig = AugmentConfig(), seed: int = 0, phone_classes: bool = False,
-                 teacher=None):
+                 teacher=None, distill=None, distill_weight: float = 0.5):
         self.datasets, self.split, self.augment_cfg, self.seed = datasets, split, augment_cfg, seed
         self.phone_classes = phone_classes  # collate also returns each frame's broad phone class
         self.teacher = teacher  # features -> 0/1 targets: pseudo-labels instead of the alignments
+        self.distill, self.distill_weight = distill, distill_weight  # a distill.TeacherEnsemble: soft targets
         self.features_cfg = FeatureConfig(**datasets[0].meta["config"]["features"])
         self.chunks: list[Chunk] = []
         for d, ds in enumerate(datasets):
@@ -114,9 +115,12 @@ class TaggerData:
 
     def _example(self, k: int, epoch: int | None = None):
         """:meth:`example` plus the speed factor the augmentation applied (1.0 when none)."""
-        feats, targets, bounds, factor = self._labelled_example(k, epoch)
+        feats, targets, bounds, factor, augmented = self._labelled_example(k, epoch)
         if self.teacher is not None:
             targets = self.teacher(feats)
+        if self.distill is not None:
+            soft = self.distill(feats, key=None if augmented else k)
+            targets = (1.0 - self.distill_weight) * targets + self.distill_weight * soft
         return feats, targets, bounds, factor
 
     def _labelled_example(self, k: int, epoch: int | None = None):
@@ -137,9 +141,9 @@ class TaggerData:
                 bounds = bounds / factor
                 targets = np.zeros(len(feats), np.int8)
                 targets[np.clip(time_to_frame(bounds, hop), 0, len(feats) - 1)] = 1
-                return feats, targets, bounds, factor
+                return feats, targets, bounds, factor, True
         return (np.asarray(ds.features(c.index)[c.start : c.end]), np.asarray(ds.targets(c.index)[c.start : c.end]),
-                bounds, 1.0)
+                bounds, 1.0, False)
 
     def collate(self, ks: list[int], epoch: int | None = None):
         """Padded tensors: x (B, T, D), y (B, T), lengths (B,); with ``phone_classes`` also the

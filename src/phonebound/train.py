@@ -42,6 +42,8 @@ class TrainConfig:
     multiply: int = 9  # oversample: each positive train example appears this many times
     pos_weight: float = 0.0  # tagger BCE weight of positives; 0 = negatives / positives of train
     neighbour_target: float = 0.0  # soft target for frames next to a boundary frame
+    teachers: tuple[str, ...] = ()  # tagger model dirs: distil their mean boundary probability (tagger only)
+    distill_weight: float = 0.5  # with teachers: target = (1 - w) * alignment + w * teachers' probability
     phone_class_weight: float = 0.3  # weight of the auxiliary phone-class loss (models with phone_classes)
     grad_clip: float = 5.0
     ema_decay: float = 0.0  # > 0: dev-evaluate and keep an exponential moving average of the weights
@@ -61,6 +63,9 @@ class TrainConfig:
             raise PhoneboundError(f"unknown balance {self.balance!r}", fix=f"use one of {', '.join(BALANCES)}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise PhoneboundError(f"unknown lr_schedule {self.lr_schedule!r}", fix=f"use one of {', '.join(LR_SCHEDULES)}")
+        if not 0.0 <= self.distill_weight <= 1.0:
+            raise PhoneboundError(f"distill_weight {self.distill_weight} is outside [0, 1]",
+                                  fix="set distill_weight between 0 (alignments only) and 1 (teachers only)")
         if self.metric not in METRICS:
             raise PhoneboundError(f"unknown metric {self.metric!r}", fix=f"use one of {', '.join(METRICS)}")
 

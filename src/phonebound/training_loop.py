@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .calibrate import dev_statistics
-from .config import HOP_S, to_dict
+from .config import HOP_S, FeatureConfig, to_dict
 from .data import TaggerData, WindowData, check_compatible, soften
 from .dataset.store import Dataset
 from .decode import pick_peaks, tune_decoding, tune_threshold
@@ -86,8 +86,15 @@ class Loop:
                 from .models.spectral import SpectralTeacher
 
                 teacher = SpectralTeacher()
+            distill = None
+            if c.teachers:
+                from .distill import TeacherEnsemble
+
+                distill = TeacherEnsemble(list(c.teachers), FeatureConfig(**self.datasets[0].meta["config"]["features"]),
+                                          threads=c.threads)
             self.train_data = TaggerData(self.datasets, "train", c.max_frames, self.recipe.augment, c.seed,
-                                         phone_classes=bool(self.recipe.model.get("phone_classes")), teacher=teacher)
+                                         phone_classes=bool(self.recipe.model.get("phone_classes")), teacher=teacher,
+                                         distill=distill, distill_weight=c.distill_weight)
             self.dev_data = TaggerData(self.datasets, "dev", max_frames=10**9)
             self.input_dim = self.datasets[0].feature_dim
             self.pos_weight = (c.pos_weight or pos_weight_from(self.train_data.positive_fraction())) \

@@ -65,3 +65,22 @@ def make_tone_corpus(*args, **kwargs):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.make_tone_corpus(*args, **kwargs)
+
+
+def perturbed_default(directory, **input_changes):
+    """A second teacher: the bundled model with noise on its weights (and optionally other input)."""
+    import copy
+
+    import torch
+
+    from phonebound.detector import load_detector, save_model
+
+    default = load_detector(None, backend="torch")
+    module = copy.deepcopy(default.module)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
+    config = copy.deepcopy(default.config)
+    config["input"]["features"].update(input_changes)
+    save_model(directory, module, config)
+    return default, load_detector(directory, backend="torch")

@@ -13,6 +13,7 @@ from phonebound.demo import demo_clips
 from phonebound.errors import ModelError
 from phonebound.metrics import PHONE_CLASSES, guess_scheme, phone_class
 from phonebound.pseudolabel import CLASS_SYMBOL, label_segments, pseudo_label
+from segment_checks import perturbed_default
 
 
 def test_every_class_symbol_reads_back_as_its_class():
@@ -68,30 +69,11 @@ def test_cli_writes_the_corpus_and_a_bad_file_is_one_line(tmp_path, runner):
     assert len([line for line in result.output.splitlines() if line.startswith("error:")]) == 1
 
 
-def _perturbed_default(directory, **input_changes):
-    """A second teacher: the bundled model with noise on its weights (and optionally other input)."""
-    import copy
-
-    import torch
-
-    from phonebound.detector import load_detector, save_model
-
-    default = load_detector(None, backend="torch")
-    module = copy.deepcopy(default.module)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.add_(0.05 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
-    config = copy.deepcopy(default.config)
-    config["input"]["features"].update(input_changes)
-    save_model(directory, module, config)
-    return default, load_detector(directory, backend="torch")
-
-
 def test_teacher_outputs_match_segment_scores_and_an_ensemble_averages_them(tmp_path):
     from phonebound.audio import load_audio
     from phonebound.pseudolabel import ensemble_outputs, frame_outputs
 
-    default, other = _perturbed_default(tmp_path / "other")
+    default, other = perturbed_default(tmp_path / "other")
     feats = default.features(load_audio(demo_clips()[0]))
     probs, classes = frame_outputs(default, feats)
     np.testing.assert_allclose(probs, default.scores_from_features(feats), atol=1e-6)
@@ -104,10 +86,10 @@ def test_teacher_outputs_match_segment_scores_and_an_ensemble_averages_them(tmp_
 
 
 def test_an_ensemble_of_teachers_labels_a_corpus_and_mismatched_inputs_are_refused(tmp_path):
-    _perturbed_default(tmp_path / "other")
+    perturbed_default(tmp_path / "other")
     clip = demo_clips()[0]
     summary = pseudo_label([clip], tmp_path / "pl", model=["default", tmp_path / "other"])
     assert summary.written == 1 and summary.boundaries > 5
-    _perturbed_default(tmp_path / "mfcc20", n_mfcc=20)
+    perturbed_default(tmp_path / "mfcc20", n_mfcc=20)
     with pytest.raises(ModelError, match="different features"):
         pseudo_label([clip], tmp_path / "pl2", model=["default", tmp_path / "mfcc20"])

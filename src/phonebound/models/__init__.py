@@ -56,4 +56,4 @@ def build_model(name: str, params: dict[str, Any] | Any, input_dim: int):
 
 
 def _load_builtin() -> None:
-    from . import bilstm, contrastive, spectral, unsupervised, window  # noqa: F401  (registration side effects)
+    from . import bilstm, contrastive, ensemble, spectral, unsupervised, window  # noqa: F401  (registration side effects)

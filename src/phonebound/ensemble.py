@@ -1,0 +1,78 @@
+"""``phonebound ensemble``: several trained taggers saved as one model directory.
+
+The ensemble's decision threshold is tuned on the dev split of aligned datasets: the mean of
+several probabilities is smoother than any member's, so no member's threshold fits it. The
+directory holds every member's weights (``model.pt``) and works wherever a model directory does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .calibrate import dev_statistics
+from .config import to_dict, write_json
+from .decode import pick_peaks, tune_threshold
+from .detector import Detector, load_detector, save_model
+from .errors import ModelError
+from .evaluate import THRESHOLD_GRID, reference_utterances, utterance_scores
+from .io_utils import check_output_dir
+from .metrics import BoundaryCounts
+
+
+@dataclass
+class EnsembleResult:
+    out: Path
+    members: int
+    threshold: float
+    dev: dict[str, Any]
+
+
+def build_ensemble(models: list[str | Path], out: str | Path, dev: list[str | Path], split: str = "dev",
+                   tolerance: float = 0.02) -> EnsembleResult:
+    """Write an ensemble of ``models`` (tagger directories or 'default') to ``out``, its threshold
+    tuned for boundary F1 on the ``split`` utterances of the ``dev`` datasets."""
+    from .models import build_model
+
+    if len(models) < 2:
+        raise ModelError("an ensemble needs at least two models", ", ".join(map(str, models)) or None,
+                         "repeat --model (-m) for each member")
+    out = Path(out)
+    check_output_dir(out, 10)
+    members = [load_detector(m, backend="torch") for m in models]
+    first = members[0]
+    for d in members:
+        if d.kind != "tagger" or d.module is None or d.name == "ensemble":
+            raise ModelError("an ensemble member must be a trained tagger", d.path, "give bilstm model directories")
+        if d.config["input"] != first.config["input"]:
+            raise ModelError("the members read different features", d.path,
+                             f"give models whose input matches {first.path}'s")
+    params = {"members": [{"name": d.name, "params": d.config["model"].get("params", {})} for d in members]}
+    module = build_model("ensemble", params, int(first.config["input"]["dim"]))
+    for target, d in zip(module.members, members):
+        target.load_state_dict(d.module.state_dict())
+    module.eval()
+    config = {"model": {"name": "ensemble", "params": params}, "input": first.config["input"],
+              "decode": to_dict(first.decode_cfg), "members": [str(d.path) for d in members],
+              "data": {"dev": [str(d) for d in dev], "split": split}}
+    detector = Detector(config, module, out, first.decode_cfg)
+    scores, refs = [], []
+    for data in dev:
+        for utt in reference_utterances(data, split)[0]:
+            scores.append(utterance_scores(detector, utt)[0])
+            refs.append(utt.boundaries)
+    cfg = first.decode_cfg
+    threshold, table = tune_threshold(scores, refs, THRESHOLD_GRID, tolerance, distance=cfg.distance,
+                                      prominence=cfg.prominence, refine=cfg.refine)
+    counts = BoundaryCounts()
+    for s, r in zip(scores, refs):
+        counts.update(r, pick_peaks(s, threshold, cfg.distance, cfg.prominence, cfg.refine)[0])
+    stats = dev_statistics(scores, refs, cfg.distance)
+    config["decode"] = to_dict(replace(cfg, threshold=threshold, target_rate=stats["target_rate"],
+                                       reference_level=stats["reference_level"]))
+    save_model(out, module, config)
+    result = {"threshold": threshold, "boundary": counts.to_dict(), "boundary_f1": counts.f1,
+              "threshold_table": [list(row) for row in table], "utterances": len(scores)}
+    write_json(out / "dev_metrics.json", {"dev": result})
+    return EnsembleResult(out, len(members), threshold, result)

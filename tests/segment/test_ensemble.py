@@ -1,0 +1,83 @@
+"""``phonebound ensemble``: trained taggers saved as one model directory whose scores are the mean
+of its members' probabilities, with a threshold tuned on a dev split, usable by segment and export."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from phonebound.audio import load_audio
+from phonebound.cli import app
+from phonebound.demo import demo_clips
+from phonebound.detector import load_detector
+from phonebound.ensemble import build_ensemble
+from phonebound.errors import ModelError
+from phonebound.segment import segment
+
+from segment_checks import perturbed_default
+
+
+@pytest.fixture(scope="module")
+def ensemble_dir(tmp_path_factory, tone_sequence_dataset):
+    root = tmp_path_factory.mktemp("ensemble")
+    perturbed_default(root / "other")
+    result = build_ensemble(["default", root / "other"], root / "ens", [tone_sequence_dataset])
+    return root, result
+
+
+def test_ensemble_scores_are_the_mean_of_its_members(ensemble_dir):
+    root, result = ensemble_dir
+    ens = load_detector(result.out, backend="torch")
+    assert ens.kind == "tagger" and ens.name == "ensemble" and result.members == 2
+    feats = ens.features(load_audio(demo_clips()[0]))
+    members = [load_detector(m, backend="torch").scores_from_features(feats) for m in ("default", root / "other")]
+    assert np.abs(members[0] - members[1]).max() > 0.01
+    np.testing.assert_allclose(ens.scores_from_features(feats), (members[0] + members[1]) / 2, atol=1e-5)
+
+
+def test_ensemble_threshold_is_the_best_of_its_dev_table(ensemble_dir):
+    _, result = ensemble_dir
+    dev = json.loads((result.out / "dev_metrics.json").read_text())["dev"]
+    best = max(row[3] for row in dev["threshold_table"])
+    chosen = [row for row in dev["threshold_table"] if row[0] == result.threshold][0]
+    assert chosen[3] == pytest.approx(best) and dev["boundary"]["f1"] == pytest.approx(best)
+    config = json.loads((result.out / "config.json").read_text())
+    assert config["decode"]["threshold"] == result.threshold
+    assert config["data"]["dev"] and len(config["members"]) == 2
+
+
+def test_ensemble_segments_and_exports_like_any_model(ensemble_dir):
+    pytest.importorskip("onnxruntime")
+    from phonebound.export import export_onnx
+
+    _, result = ensemble_dir
+    audio = load_audio(demo_clips()[0])
+    seg = segment(audio, 16000, model=result.out)
+    assert len(seg.boundaries) > 5
+    export_onnx(result.out)  # checked against PyTorch inside
+    onnx = load_detector(result.out, backend="onnx")
+    torch_scores = load_detector(result.out, backend="torch").frame_scores(audio)
+    np.testing.assert_allclose(onnx.frame_scores(audio), torch_scores, atol=1e-4)
+
+
+def test_ensemble_refuses_one_member_and_mismatched_features(tmp_path, tone_sequence_dataset):
+    with pytest.raises(ModelError, match="at least two"):
+        build_ensemble(["default"], tmp_path / "one", [tone_sequence_dataset])
+    perturbed_default(tmp_path / "mfcc20", n_mfcc=20)
+    with pytest.raises(ModelError, match="different features"):
+        build_ensemble(["default", tmp_path / "mfcc20"], tmp_path / "two", [tone_sequence_dataset])
+
+
+def test_ensemble_command_reports_dev_scores_and_bad_members_in_one_line(tmp_path, tone_sequence_dataset):
+    perturbed_default(tmp_path / "other")
+    runner = CliRunner()
+    result = runner.invoke(app, ["ensemble", str(tmp_path / "ens"), "-m", "default", "-m", str(tmp_path / "other"),
+                                 "--dev", str(tone_sequence_dataset)])
+    assert result.exit_code == 0, result.output
+    assert "ensemble of 2 models" in result.output and "F1" in result.output
+    result = runner.invoke(app, ["ensemble", str(tmp_path / "bad"), "-m", "default", "-m", str(tmp_path / "nowhere"),
+                                 "--dev", str(tone_sequence_dataset)])
+    assert result.exit_code == 2 and "nowhere" in result.output and "Traceback" not in result.output
