@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import sys
 import tempfile
 import time
@@ -174,7 +175,7 @@ def main() -> None:
     print(text)
     (args.work / "accuracy.json").write_text(json.dumps(rows, indent=1))
     if not args.no_write:
-        write_results(text, "python bench/accuracy.py " + " ".join(sys.argv[1:]))
+        write_results(text, "python bench/accuracy.py " + shlex.join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

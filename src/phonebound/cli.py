@@ -181,7 +181,7 @@ def train(
 @app.command()
 @user_errors
 def evaluate(
-    model: str = typer.Argument(..., help="Model directory, 'default' (bundled) or 'spectral' (untrained baseline)."),
+    model: str = typer.Argument(..., help="Model directory, 'default' or 'accurate' (bundled) or 'spectral' (untrained baseline)."),
     data: Path = typer.Argument(..., help="Dataset directory (its test split) or a corpus with reference alignments."),
     output: Optional[Path] = typer.Option(None, "--out", "-o", help="Write metrics.json and plots here."),
     split: Optional[str] = typer.Option(None, help="dev | test | all (default: test when the dataset is split)."),
@@ -250,7 +250,7 @@ def notebook(
 def segment(
     inputs: List[Path] = typer.Argument(..., help="Audio files and/or folders (recursed)."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder; mirrors the input tree."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory (default: the bundled model)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory, or 'accurate' (bundled ensemble: more accurate, 4x slower); default: the bundled model."),
     format: str = typer.Option("long_textgrid", "--format", "-f", help="long_textgrid | short_textgrid | csv | json"),
     threshold: Optional[float] = typer.Option(None, help="Decision threshold (default: the model's, tuned on dev)."),
     calibrate: Optional[str] = typer.Option(None, help="none | normalize | rate (see README: calibration)."),
@@ -310,11 +310,12 @@ def ensemble(
     model: List[str] = typer.Option(..., "--model", "-m", help="A trained tagger directory ('default': bundled); repeat for each member."),
     dev: List[Path] = typer.Option(..., "--dev", help="Aligned dataset whose dev split tunes the threshold; repeatable."),
     split: str = typer.Option("dev", help="Split of the --dev datasets to tune on."),
+    half: bool = typer.Option(False, help="Store the weights in float16: half the file size."),
 ):
     """Combine trained taggers into one model (mean of their probabilities): more accurate, slower."""
     from .ensemble import build_ensemble
 
-    r = build_ensemble(model, output, dev, split=split)
+    r = build_ensemble(model, output, dev, split=split, half=half)
     b = r.dev["boundary"]
     out.print(f"ensemble of {r.members} models written to {r.out}; dev ({r.dev['utterances']} utterances) at threshold "
               f"{r.threshold:.2f}: P {b['precision']:.3f}  R {b['recall']:.3f}  F1 {b['f1']:.3f}")

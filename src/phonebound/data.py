@@ -109,7 +109,8 @@ class TaggerData:
     def example(self, k: int, epoch: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Features (T, D), 0/1 targets (T,) and reference boundaries (s, chunk-relative) of a chunk;
         augmented from the audio when ``epoch`` is given and augmentation is on. With a teacher,
-        the targets are its pseudo-labels (the alignments are never read)."""
+        the targets are its pseudo-labels (the alignments are never read); with ``distill``, soft
+        targets: the 0/1 labels mixed with the distillation teachers' mean probability."""
         feats, targets, bounds, factor = self._example(k, epoch)
         return feats, targets, bounds
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from phonebound.audio import load_audio
 from phonebound.cli import app
 from phonebound.demo import demo_clips
-from phonebound.detector import load_detector
+from phonebound.detector import half_state, load_detector
 from phonebound.ensemble import build_ensemble
 from phonebound.errors import ModelError
 from phonebound.segment import segment
@@ -63,6 +63,16 @@ def test_ensemble_segments_and_exports_like_any_model(ensemble_dir):
     np.testing.assert_allclose(onnx.frame_scores(audio), torch_scores, atol=1e-4)
 
 
+def test_a_half_precision_ensemble_is_half_the_size_and_scores_alike(ensemble_dir, tone_sequence_dataset):
+    root, result = ensemble_dir
+    half = build_ensemble(["default", root / "other"], root / "half", [tone_sequence_dataset], half=True)
+    assert (half.out / "model.pt").stat().st_size < 0.55 * (result.out / "model.pt").stat().st_size
+    feats = load_detector(result.out).features(load_audio(demo_clips()[0]))
+    full_scores = load_detector(result.out, backend="torch").scores_from_features(feats)
+    half_scores = load_detector(half.out, backend="torch").scores_from_features(feats)
+    assert 0 < np.abs(half_scores - full_scores).max() < 0.01
+
+
 def test_ensemble_refuses_one_member_and_mismatched_features(tmp_path, tone_sequence_dataset):
     with pytest.raises(ModelError, match="at least two"):
         build_ensemble(["default"], tmp_path / "one", [tone_sequence_dataset])
@@ -81,3 +91,33 @@ def test_ensemble_command_reports_dev_scores_and_bad_members_in_one_line(tmp_pat
     result = runner.invoke(app, ["ensemble", str(tmp_path / "bad"), "-m", "default", "-m", str(tmp_path / "nowhere"),
                                  "--dev", str(tone_sequence_dataset)])
     assert result.exit_code == 2 and "nowhere" in result.output and "Traceback" not in result.output
+
+
+def test_bundled_accurate_model_is_the_default_plus_three_networks():
+    from phonebound.evaluate import evaluate
+    from phonebound.models.ensemble import EnsembleTagger
+
+    default, accurate = load_detector("default", backend="torch"), load_detector("accurate", backend="torch")
+    assert isinstance(accurate.module, EnsembleTagger) and len(accurate.module.members) == 4
+    first, shipped = accurate.module.members[0].state_dict(), half_state(default.module.state_dict())
+    assert first.keys() == shipped.keys() and all((first[k] == shipped[k].float()).all() for k in first)
+    assert accurate.config["input"] == default.config["input"]
+    # on the bundled synthetic Dutch clip (43 reference boundaries) it finds at least as many
+    demo = demo_clips()[0].parent
+    f1 = {m: evaluate(m, demo, plots=False, tolerances=(0.02,))["boundary"]["f1"] for m in ("default", "accurate")}
+    assert f1["accurate"] >= f1["default"] >= 0.9, f1
+
+
+def test_an_ensemble_cannot_initialise_training(tone_sequence_dataset, tmp_path):
+    from phonebound.train import Recipe, TrainConfig, train
+
+    with pytest.raises(ModelError, match="cannot be fine-tuned"):
+        train([tone_sequence_dataset], tmp_path / "m", Recipe(train=TrainConfig(steps=1)), init="accurate")
+
+
+def test_the_accurate_ensemble_pseudo_labels_with_its_mean_classes(tmp_path):
+    from phonebound.pseudolabel import load_teacher, pseudo_label
+
+    teacher = load_teacher("accurate")
+    summary = pseudo_label([demo_clips()[0]], tmp_path / "pl", model="accurate")
+    assert teacher.name == "ensemble" and summary.written == 1 and summary.boundaries > 10
