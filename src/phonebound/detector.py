@@ -28,7 +28,7 @@ CONTEXT_FRAMES = 200  # 2 s of context on each side of a chunk; the LSTM forgets
 
 
 # Models shipped in the package, by name: the fast default, and an ensemble of four networks
-# that scores higher on unseen speech at four times the inference cost (its MODEL_CARD.md).
+# that scores higher on unseen speech in about twice the time (its MODEL_CARD.md).
 BUNDLED = ("default", "accurate")
 
 

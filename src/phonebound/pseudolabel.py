@@ -116,7 +116,8 @@ def pseudo_label(inputs: list[str | Path], out: str | Path, model: str | Path | 
 def load_teacher(model: str | Path | None) -> Detector:
     detector = load_detector(model, backend="torch")
     members = getattr(detector.module, "members", [detector.module])  # an ensemble's, or the one network
-    if detector.kind != "tagger" or detector.module is None or any(getattr(m, "class_head", None) is None for m in members):
+    if (detector.kind != "tagger" or detector.module is None
+            or any(getattr(m, "class_head", None) is None for m in members)):
         raise ModelError("pseudo-labels need a tagger with a phone-class head", detector.path,
                          "use the bundled default, or a model trained with phone_classes = 8")
     return detector

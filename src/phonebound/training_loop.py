@@ -100,6 +100,9 @@ class Loop:
             self.pos_weight = (c.pos_weight or pos_weight_from(self.train_data.positive_fraction())) \
                 if c.balance == "weight" else 1.0
         else:
+            if c.teachers:
+                raise PhoneboundError("distillation teachers score whole utterances: the window model cannot use them",
+                                      fix="drop `teachers` from [train], or train the bilstm tagger")
             multiply = c.multiply if c.balance == "oversample" else 1
             self.train_data = WindowData(self.datasets, "train", oversample=multiply, seed=c.seed)
             self.dev_data = WindowData(self.datasets, "dev")

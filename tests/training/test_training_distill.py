@@ -3,9 +3,11 @@ boundary probability of the teacher models, computed on the features the student
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
-from test_training_run import _check_exact_resume, tagger_recipe
+from test_training_run import _check_exact_resume, tagger_recipe, window_recipe
 
 from phonebound.augment import AugmentConfig
 from phonebound.config import FeatureConfig
@@ -64,10 +66,14 @@ def test_distilled_training_resumes_exactly(teachers, tone_sequence_dataset, tmp
     _check_exact_resume(tone_sequence_dataset, tmp_path, recipe, n=8, k=3)
 
 
-def test_distillation_settings_are_checked(teachers, tone_sequence_dataset, tmp_path):
+def test_distillation_settings_are_checked(teachers, tone_sequence_dataset, tone_region_dataset, tmp_path):
     with pytest.raises(PhoneboundError, match="distill_weight"):
         TrainConfig(distill_weight=1.5)
     with pytest.raises(ModelError, match="other features"):
         TeacherEnsemble(teachers[:1], FeatureConfig(n_mfcc=20))
     with pytest.raises(ModelError, match="must be a tagger"):
         TeacherEnsemble(["spectral"], _features(tone_sequence_dataset))
+    recipe = window_recipe()
+    recipe.train = replace(recipe.train, teachers=(str(teachers[0]),))
+    with pytest.raises(PhoneboundError, match="window model cannot use them"):
+        train([tone_region_dataset], tmp_path / "w", recipe)
