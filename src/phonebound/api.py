@@ -6,6 +6,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from rich.markup import escape
+
 from .config import FeatureConfig, RegionConfig
 from .corpus import ReaderConfig
 from .dataset.build import BuildConfig, BuildSummary, build_dataset
@@ -54,7 +56,8 @@ def print_info(dataset: Path, console, as_json: bool = False) -> None:
         console.print_json(json.dumps(info))
         return
     labels = info.pop("labels")
-    console.print(f"[bold]{info['path']}[/] ({info['layout']} layout, from {info['corpus']})")
+    console.print(f"[bold]{escape(str(info['path']))}[/] " + escape(f"({info['layout']} layout, from {info['corpus']})"),
+                  markup=True)
     console.print(f"  utterances {info['utterances']}, speakers {info['speakers']}, groups {info['groups']}")
     console.print(f"  audio {info['minutes']:.1f} min ({info['hours']:.3f} h), rows {info['rows']}")
     console.print(f"  boundaries {info['boundaries']} ({info['boundaries_per_second']:.2f} per second)")

@@ -9,13 +9,16 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .errors import PhoneboundError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Find phone boundaries in speech: build datasets, train, evaluate, segment.")
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+# No markup by default: paths and messages may hold brackets ("phonebound[onnx]", "take[2].wav")
+# that Rich would swallow as tags; the few styled lines escape what they print.
+console = Console(stderr=True, soft_wrap=True, markup=False)
+out = Console(soft_wrap=True, markup=False)
 
 
 def user_errors(fn):
@@ -26,10 +29,11 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except PhoneboundError as e:
-            console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            console.print("[yellow]interrupted[/]: finished work is kept; rerun the same command (with --resume) to continue")
+            console.print("[yellow]interrupted[/]: finished work is kept; rerun the same command (with --resume) to continue",
+                          markup=True)
             raise typer.Exit(130) from None
 
     return wrapper
@@ -274,8 +278,8 @@ def segment(
               f"in {s.seconds:.1f} s (real-time factor {rtf:.4f}) into {s.out}"
               + (f"; {s.reused} already done" if s.reused else ""))
     if s.skipped:
-        console.print(f"[yellow]skipped {len(s.skipped)}[/] (reasons in {s.out / 'skipped.tsv'}); first: "
-                      f"{s.skipped[0][0]}: {s.skipped[0][1]}", highlight=False)
+        console.print(f"[yellow]skipped {len(s.skipped)}[/] " + escape(f"(reasons in {s.out / 'skipped.tsv'}); first: "
+                      f"{s.skipped[0][0]}: {s.skipped[0][1]}"), markup=True, highlight=False)
     if s.skipped and not s.written and not s.reused:
         raise PhoneboundError(f"no recording could be segmented: all {len(s.skipped)} were skipped",
                               s.out / "skipped.tsv", "fix the files listed there (each with its reason)")
@@ -297,7 +301,8 @@ def pseudo_label_command(
     out.print(f"pseudo-labelled {s.written} recording(s) ({s.audio_seconds / 60:.1f} min, {s.boundaries} boundaries) "
               f"into {s.out}" + (f"; {s.reused} already done" if s.reused else ""))
     if s.skipped:
-        console.print(f"[yellow]skipped {len(s.skipped)}[/] (reasons in {s.out / 'skipped.tsv'})", highlight=False)
+        console.print(f"[yellow]skipped {len(s.skipped)}[/] " + escape(f"(reasons in {s.out / 'skipped.tsv'})"),
+                      markup=True, highlight=False)
     if s.skipped and not s.written and not s.reused:
         raise PhoneboundError(s.skipped[0][1], s.skipped[0][0])
     out.print(f"next: phonebound build {s.out} DATASET, then train on it with your aligned datasets")

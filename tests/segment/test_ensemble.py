@@ -121,3 +121,11 @@ def test_the_accurate_ensemble_pseudo_labels_with_its_mean_classes(tmp_path):
     teacher = load_teacher("accurate")
     summary = pseudo_label([demo_clips()[0]], tmp_path / "pl", model="accurate")
     assert teacher.name == "ensemble" and summary.written == 1 and summary.boundaries > 10
+
+
+def test_bracketed_text_in_an_error_line_is_printed_whole(tmp_path):
+    # Rich markup once swallowed "[onnx]" from "install phonebound[onnx]" in this very message.
+    clip = demo_clips()[0]
+    result = CliRunner().invoke(app, ["segment", str(clip), "-o", str(tmp_path / "out"), "--model", "accurate",
+                                      "--backend", "onnx"])
+    assert result.exit_code == 2 and "phonebound[onnx]" in result.output and "no usable model.onnx" in result.output
