@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +59,6 @@ def test_cgn_like_comp_c_speakers_read_their_own_channel(cgn_like):
 
 def test_voxangeles_textgrids_all_read(shared_data):
     """1,629 TextGrids, mixed UTF-16 (BOM) / UTF-8 / CRLF, tiers 'words'/'phones' or 'word'/'phone'."""
-    t0 = time.perf_counter()
     fmt, found = discover(_require(shared_data, "voxangeles"))
     assert fmt == "textgrid"
     assert len(found.items) == 1629
@@ -76,4 +74,3 @@ def test_voxangeles_textgrids_all_read(shared_data):
         utf16 += item.annotation.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
     assert phone_tiers == {"phones", "phone"}
     assert 0 < utf16 < len(found.items)  # the encodings really are mixed
-    assert time.perf_counter() - t0 < 30

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +26,8 @@ def _mtimes(root: Path) -> dict[str, int]:
 def notebook(tone_corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("notebook") / "out"
     logs: list[str] = []
-    t0 = time.perf_counter()
     first = run_notebook(tone_corpus["root"], out, CFG, log=logs.append)
-    first_s = time.perf_counter() - t0
-    return {"out": out, "result": first, "seconds": first_s, "logs": logs, "mtimes": _mtimes(out),
+    return {"out": out, "result": first, "logs": logs, "mtimes": _mtimes(out),
             "report": (out / "report.md").read_text(encoding="utf-8"), "corpus": tone_corpus["root"]}
 
 
@@ -129,16 +126,13 @@ def test_final_table_comes_from_the_test_evaluations(notebook):
 
 def test_rerun_resumes(notebook):
     out = notebook["out"]
-    t0 = time.perf_counter()
     again = run_notebook(notebook["corpus"], out, CFG, log=lambda m: None)
-    seconds = time.perf_counter() - t0
     assert again["table"] == notebook["result"]["table"]
     assert again["best"] == notebook["result"]["best"]
     assert (out / "report.md").read_text(encoding="utf-8") == notebook["report"]
     assert _mtimes(out) == notebook["mtimes"]  # no model was trained again
     # two sweep trials (the hidden, lr and steps=40 points are one configuration) and three final models
-    assert len(notebook["mtimes"]) == 2 + 3
-    assert seconds < notebook["seconds"], (seconds, notebook["seconds"])
+    assert len(notebook["mtimes"]) == 2 + 3  # (the unchanged mtimes, not a timing, show nothing was redone)
 
 
 # --- the written conclusion -----------------------------------------------------------------------
