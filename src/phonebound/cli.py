@@ -254,7 +254,7 @@ def notebook(
 def segment(
     inputs: List[Path] = typer.Argument(..., help="Audio files and/or folders (recursed)."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder; mirrors the input tree."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory, or 'accurate' (bundled ensemble: more accurate, 4x slower); default: the bundled model."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory, or 'accurate' (bundled ensemble: more accurate, about 2x the time); default: the bundled model."),
     format: str = typer.Option("long_textgrid", "--format", "-f", help="long_textgrid | short_textgrid | csv | json"),
     threshold: Optional[float] = typer.Option(None, help="Decision threshold (default: the model's, tuned on dev)."),
     calibrate: Optional[str] = typer.Option(None, help="none | normalize | rate (see README: calibration)."),
