@@ -2,7 +2,7 @@
 
 Built from trained model directories by ``phonebound ensemble`` (see ``phonebound.ensemble``),
 then saved, exported, evaluated and used by ``segment`` as any tagger. Averaging four networks
-trained with different seeds and data scored higher on every unseen real-speech set than any one
+trained on different data or augmentation scored higher on every unseen real-speech set than any one
 of them (bench/results/accuracy.md, row 23), in 2.2 times the default's segmenting time.
 """
 
