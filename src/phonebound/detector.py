@@ -215,6 +215,15 @@ def save_model(directory: str | Path, module, config: dict[str, Any], half: bool
     write_json(directory / CONFIG, config)
 
 
+def check_same_input(detectors: list[Detector], role: str = "models") -> None:
+    """Models whose scores are averaged must read the same features, or a one-line error."""
+    first = detectors[0]
+    for d in detectors[1:]:
+        if d.config["input"] != first.config["input"]:
+            raise ModelError(f"the {role} read different features", d.path,
+                             f"give {role} whose input matches {first.path}'s")
+
+
 def half_state(state: dict[str, Any]) -> dict[str, Any]:
     """Floating-point tensors of a state dict rounded to float16 (``load_state_dict`` casts back)."""
     return {k: v.half() if v.is_floating_point() else v for k, v in state.items()}

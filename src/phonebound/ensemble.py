@@ -14,7 +14,7 @@ from typing import Any
 from .calibrate import dev_statistics
 from .config import to_dict, write_json
 from .decode import pick_peaks, tune_threshold
-from .detector import Detector, half_state, load_detector, save_model
+from .detector import Detector, check_same_input, half_state, load_detector, save_model
 from .errors import ModelError
 from .evaluate import THRESHOLD_GRID, reference_utterances, utterance_scores
 from .io_utils import check_output_dir
@@ -47,9 +47,7 @@ def build_ensemble(models: list[str | Path], out: str | Path, dev: list[str | Pa
     for d in members:
         if d.kind != "tagger" or d.module is None or d.name == "ensemble":
             raise ModelError("an ensemble member must be a trained tagger", d.path, "give bilstm model directories")
-        if d.config["input"] != first.config["input"]:
-            raise ModelError("the members read different features", d.path,
-                             f"give models whose input matches {first.path}'s")
+    check_same_input(members, "members")
     params = {"members": [{"name": d.name, "params": d.config["model"].get("params", {})} for d in members]}
     module = build_model("ensemble", params, int(first.config["input"]["dim"]))
     for target, d in zip(module.members, members):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .decode import decode_scores
-from .detector import Detector, batched_chunk_outputs, load_detector
+from .detector import Detector, batched_chunk_outputs, check_same_input, load_detector
 from .errors import ModelError, PhoneboundError
 from .io_utils import atomic_path, check_output_dir
 from .metrics import PHONE_CLASSES
@@ -78,10 +78,7 @@ def pseudo_label(inputs: list[str | Path], out: str | Path, model: str | Path | 
     out = Path(out)
     teachers = [load_teacher(m) for m in (model if isinstance(model, (list, tuple)) else [model]) or [None]]
     detector = teachers[0]
-    for other in teachers[1:]:
-        if other.config["input"] != detector.config["input"]:
-            raise ModelError("the teachers read different features", other.path,
-                             f"give teachers whose input matches {detector.path}'s")
+    check_same_input(teachers, "teachers")
     cfg = detector.decode_cfg if threshold is None else replace(detector.decode_cfg, threshold=threshold)
     pairs = plan_outputs([Path(p) for p in inputs], out, "long_textgrid")
     if not pairs:
