@@ -28,8 +28,8 @@ def _only(utts):
 
 
 def _tier_boundaries(tier) -> list[float]:
-    """The boundary convention: every interval start except the first."""
-    return [start for start, _, _ in tier.entries[1:]]
+    """The boundary convention: every interval start except the first, and none within 1 ms of the end."""
+    return [start for start, _, _ in tier.entries[1:] if start <= tier.entries[-1][1] - 0.001]
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +171,23 @@ def test_unreadable_textgrid_is_a_clear_error(tmp_path, text, problem):
 def test_boundaries_are_seconds_as_float64(tone):
     b = _only(read_item(tone["tone_short.TextGrid"])).boundaries()
     assert b.dtype == np.float64 and b.ndim == 1
+
+
+def test_a_sliver_interval_at_the_file_end_is_not_a_boundary():
+    """praatio's damon_set_test ends in an empty interval 0.02 ms long: its start is the file's end,
+    which never counts as a boundary (the bug: it did, an unmatchable reference boundary)."""
+    u = _only(read_item(_items("praatio")["damon_set_test.TextGrid"]))
+    assert u.phones[-1].label == "" and u.phones[-1].end - u.phones[-1].start < 1e-4
+    b = u.boundaries()
+    assert len(b) == len(u.phones) - 2  # every interval start but the first and the sliver's
+    assert b[-1] == pytest.approx(0.865)  # @ -> t, the last real boundary
+
+
+def test_boundaries_within_a_millisecond_of_an_edge_are_the_edge():
+    from phonebound.corpus.types import Phone, Utterance
+
+    phones = [Phone(0.0, 0.0004, ""), Phone(0.0004, 0.5, "a"), Phone(0.5, 0.9996, "t"), Phone(0.9996, 1.0, "")]
+    u = Utterance("u", Path("u.wav"), 0.0, 1.0, phones)
+    assert u.boundaries().tolist() == [0.5]
+    short = [Phone(0.0, 0.002, ""), Phone(0.002, 0.998, "a"), Phone(0.998, 1.0, "")]  # 2 ms phones are real
+    assert Utterance("v", Path("v.wav"), 0.0, 1.0, short).boundaries().tolist() == [0.002, 0.998]

@@ -11,6 +11,10 @@ import numpy as np
 # never to drop boundaries (silence<->speech transitions count as boundaries).
 SILENCE_LABELS = frozenset({"", "sil", "sp", "spn", "pau", "h#", "#", "<p:>", "_", "SIL", "<sil>"})
 
+# A boundary closer than this to the utterance's start or end is that edge: annotation tools
+# leave sliver intervals there (praatio's damon_set_test ends in a 0.02 ms empty interval).
+EDGE_S = 0.001
+
 
 @dataclass(frozen=True)
 class Phone:
@@ -48,10 +52,10 @@ class Utterance:
         """Phone boundaries in seconds from the utterance start.
 
         Every interval start except the first counts (silence<->speech too); the utterance's
-        own start and end never do.
+        own start and end never do, nor does a boundary within :data:`EDGE_S` of them.
         """
         times = [p.start - self.start for p in self.phones[1:]]
-        return np.asarray([t for t in times if 0.0 < t < self.duration], dtype=np.float64)
+        return np.asarray([t for t in times if EDGE_S <= t <= self.duration - EDGE_S], dtype=np.float64)
 
     def relative_phones(self) -> list[Phone]:
         """Phones with times relative to the utterance start."""
