@@ -22,6 +22,7 @@ from phonebound.metrics import (
     match_boundaries,
     phone_class,
     r_value,
+    position_recall,
     transition_recall,
 )
 
@@ -225,6 +226,16 @@ def test_transition_recall_tiny():
     assert table["silence->vowel"]["n"] == 1 and table["silence->vowel"]["hits"] == 1
     with pytest.raises(ValueError):
         transition_recall([(["a", "b"], [0.0], [])])
+
+
+def test_position_recall_tiny():
+    # utterance 1: first 0.1 hit, inner 0.2 missed, inner 0.3 hit, last 0.4 missed (hyp 25 ms late);
+    # utterance 2: one boundary, counted as first, hit
+    table = position_recall([[0.1, 0.2, 0.3, 0.4], [0.5]], [[0.11, 0.29, 0.425], [0.49]], tol=0.02)
+    assert table == {"first": {"n": 2, "hits": 2, "recall": 1.0}, "inner": {"n": 2, "hits": 1, "recall": 0.5},
+                     "last": {"n": 1, "hits": 0, "recall": 0.0}}
+    # unsorted references are placed by time, not by list order
+    assert position_recall([[0.4, 0.1, 0.2]], [[0.4]])["last"]["hits"] == 1
 
 
 def test_frame_metrics_hand_computed():

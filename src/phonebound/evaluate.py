@@ -20,7 +20,8 @@ from .config import HOP_S, write_json
 from .decode import decode_scores, tune_threshold
 from .detector import Detector, load_detector
 from .errors import PhoneboundError
-from .metrics import BoundaryCounts, frame_metrics, transition_recall
+from .corpus.types import EDGE_S
+from .metrics import BoundaryCounts, frame_metrics, position_recall, transition_recall
 
 DEFAULT_TOLERANCES = (0.01, 0.02, 0.03, 0.05)
 THRESHOLD_GRID = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2))
@@ -44,6 +45,16 @@ class RefUtterance:
 
     def load_audio(self) -> np.ndarray:
         return load_audio(self.audio, self.channel, self.start, self.end)
+
+    def scored_phones(self) -> tuple[list[str], np.ndarray]:
+        """Labels and starts of the phones whose boundaries count: a sliver interval within
+        ``EDGE_S`` of the start or end is the edge itself (see ``Utterance.boundaries``)."""
+        labels, starts = list(self.labels), np.asarray(self.starts, dtype=np.float64)
+        if starts.size > 1 and starts[-1] > self.end - self.start - EDGE_S:
+            labels, starts = labels[:-1], starts[:-1]
+        if starts.size > 1 and starts[1] < EDGE_S:
+            labels, starts = labels[1:], starts[1:]
+        return labels, starts
 
 
 def reference_utterances(data: str | Path, split: str | None = None) -> tuple[list[RefUtterance], list[tuple[str, str]], str]:
@@ -120,7 +131,7 @@ def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | N
         hyps.append(hyp)
         y_true.append(_frames(u.boundaries, len(scores)))
         y_pred.append(_frames(hyp, len(scores)))
-        trans.append((u.labels, u.starts, hyp))
+        trans.append((*u.scored_phones(), hyp))
         if k < examples and audio is not None:
             kept_audio[k] = audio
     strict = counts[0.02]
@@ -142,6 +153,7 @@ def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | N
         "frame": {k: v for k, v in fm.items() if k != "report"},
         "frame_report": fm["report"],
         "transitions": transition_recall(trans, 0.02),
+        "positions": position_recall([u.boundaries for u in utts], hyps, 0.02),
         "per_group": {g: {"precision": c.precision, "recall": c.recall, "f1": c.f1, "n_ref": c.n_ref}
                       for g, c in sorted(per_group.items())},
         "threshold_table": [list(r) for r in table],
@@ -229,6 +241,9 @@ def format_summary(result: dict[str, Any]) -> str:
     lenient = result["lenient"]["0.02"]
     lines.append(f"  lenient counting (papers' convention) ±20 ms: P {lenient['precision']:.3f}  "
                  f"R {lenient['recall']:.3f}  F1 {lenient['f1']:.3f}")
+    if "positions" in result:
+        lines.append("  recall by place in the utterance: " + " · ".join(
+            f"{k} {v['recall']:.3f} (n {v['n']})" for k, v in result["positions"].items()))
     if b["median_abs_offset_ms"] is not None:
         lines.append(f"  matched offsets: mean |Δ| {b['mean_abs_offset_ms']:.1f} ms, median {b['median_abs_offset_ms']:.1f} ms")
     if result["skipped"]:

@@ -392,6 +392,26 @@ def transition_recall(utterances: Iterable[tuple[Sequence[str], Any, Any]], tol:
             for (a, b), (n, h) in rows}
 
 
+
+def position_recall(refs: Iterable[Any], hyps: Iterable[Any], tol: float = 0.02) -> dict[str, dict[str, Any]]:
+    """Strict recall of each utterance's first boundary, its last and those between.
+
+    An utterance's first and last boundaries are usually its speech onset and offset, whose
+    placement in fading energy is partly a labelling convention; reporting them apart shows how
+    much of a miss rate they carry. Returns ``{"first"|"inner"|"last": {"n", "hits", "recall"}}``;
+    a lone boundary counts as "first".
+    """
+    cells = {"first": [0, 0], "inner": [0, 0], "last": [0, 0]}
+    for ref, hyp in zip(refs, hyps):
+        ref = np.sort(_times(ref))
+        hit = np.zeros(ref.size, dtype=bool)
+        hit[match_boundaries(ref, hyp, tol).ref_idx] = True
+        for k in range(ref.size):
+            cell = cells["first" if k == 0 else "last" if k == ref.size - 1 else "inner"]
+            cell[0] += 1
+            cell[1] += int(hit[k])
+    return {k: {"n": n, "hits": h, "recall": _div(h, n)} for k, (n, h) in cells.items()}
+
 # ---- frame level -----------------------------------------------------------------------------
 
 def _flat(y: Any) -> np.ndarray:

@@ -132,6 +132,9 @@ def test_frame_metrics_cover_the_whole_split(tagger_eval, tone_sequence_dataset)
     # per-transition counts cover every reference boundary of the split
     assert sum(t["n"] for t in result["transitions"].values()) == result["boundary"]["n_ref"]
     assert sum(t["hits"] for t in result["transitions"].values()) == result["boundary"]["hits"]
+    # and so do the counts by place in the utterance
+    assert sum(p["n"] for p in result["positions"].values()) == result["boundary"]["n_ref"]
+    assert sum(p["hits"] for p in result["positions"].values()) == result["boundary"]["hits"]
 
 
 def test_boundary_counts_match_an_independent_recomputation(tagger_eval, tagger_model, tone_sequence_dataset):
@@ -200,6 +203,11 @@ def test_corpus_directory_reports_skipped_files(tagger_model, fixtures_dir, tmp_
     from_dataset = evaluate(tagger_model, tmp_path / "ds", split="all")
     assert from_corpus["utterances"] == from_dataset["utterances"] == 3
     assert from_corpus["tolerances"] == from_dataset["tolerances"]
+    # damon_set_test's 0.02 ms final sliver is neither a boundary nor a transition (the bug: the
+    # transition table counted it, so its totals disagreed with the boundary counts)
+    for result in (from_corpus, from_dataset):
+        assert sum(t["n"] for t in result["transitions"].values()) == result["boundary"]["n_ref"]
+        assert sum(p["n"] for p in result["positions"].values()) == result["boundary"]["n_ref"]
     # the dataset's stored features are the ones the model computes from the corpus audio
     detector = load_detector(tagger_model)
     stored, _, _ = reference_utterances(tmp_path / "ds", "all")
