@@ -6,12 +6,14 @@ Scores every set of recipes/accuracy.toml once per model, then compares on the s
 - a segmental decoder: a dynamic programme over the score peaks that maximises the summed
   log-odds of the chosen boundaries minus a threshold, plus ``lam`` times a log-normal phone
   duration prior (fitted on the train splits) for every segment between two chosen boundaries;
-- an ensemble: the mean score curve of all ``--model``s, peak-picked.
+- an ensemble: the mean score curve of all ``--model``s, peak-picked;
+- test-time augmentation (``--tta 0.9,1.0,1.1``): each model's mean score curve over copies of
+  every recording played at those speeds, mapped back onto the original 10 ms grid.
 
 Every free parameter (threshold, ``lam``) is chosen on the VoxAngeles dev languages and the
 held-out rows are reported as in bench/accuracy.py (strict one-to-one F1 at ±20 ms).
 
-    python bench/decoding.py [--model DIR ...]   # default: the bundled model only
+    python bench/decoding.py [--model DIR ...] [--tta 0.9,1.0,1.1]   # default: the bundled model only
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ THRESHOLDS = tuple(float(t) for t in np.round(np.arange(0.3, 0.91, 0.05), 2))
 PRIOR_WEIGHTS = (0.1, 0.25, 0.5, 1.0)
 
 
-def set_scores(model: str, sets: dict[str, Path], protocol: dict) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
-    """(scores, reference boundaries) per utterance of each set's dev and evaluation parts."""
+def set_scores(model: str, sets: dict[str, Path], protocol: dict,
+               speeds: tuple[float, ...] = ()) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """(scores, reference boundaries) per utterance of each set's dev and evaluation parts; with
+    ``speeds``, each curve is the mean over copies of the audio played that many times faster."""
     from phonebound.detector import load_detector
     from phonebound.evaluate import reference_utterances, utterance_scores
 
@@ -39,8 +43,24 @@ def set_scores(model: str, sets: dict[str, Path], protocol: dict) -> dict[str, l
         parts = [protocol[name]["eval_split"]] + (["dev"] if name == "voxangeles" else [])
         for part in parts:
             utts, _, _ = reference_utterances(path, part)
-            out[f"{name}:{part}"] = [(utterance_scores(detector, u)[0], u.boundaries) for u in utts]
+            score = (lambda u: speed_tta(detector, u.load_audio(), speeds)) if speeds else \
+                (lambda u: utterance_scores(detector, u)[0])
+            out[f"{name}:{part}"] = [(score(u), u.boundaries) for u in utts]
     return out
+
+
+def speed_tta(detector, audio: np.ndarray, speeds: tuple[float, ...]) -> np.ndarray:
+    """Mean score curve over copies of ``audio`` played ``speeds`` times faster, on the original
+    10 ms grid: frame k of a copy played f times faster lies at k * 10 ms * f."""
+    from phonebound.augment import speed_perturb
+
+    base = detector.frame_scores(audio)
+    grid = np.arange(len(base)) * 0.01
+    curves = []
+    for f in speeds:
+        scores = base if f == 1.0 else detector.frame_scores(speed_perturb(audio, f))
+        curves.append(np.interp(grid, np.arange(len(scores)) * 0.01 * f, scores))
+    return np.mean(curves, axis=0)
 
 
 def duration_prior(sets: dict[str, Path]) -> tuple[float, float]:
@@ -111,6 +131,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "phonebound-bench-accuracy")
     ap.add_argument("--model", action="append", default=[], help="model directory (repeat; default: the bundled model)")
+    ap.add_argument("--tta", default="", help="comma-separated speed factors for test-time augmentation, e.g. 0.9,1.0,1.1")
     args = ap.parse_args()
     protocol = load_protocol()
     sets = build_sets(require_shared(), args.work, protocol)
@@ -125,6 +146,11 @@ def main() -> None:
         report(f"{m}: segmental, duration prior", scores,
                {(th, lam): (lambda s, th=th, lam=lam: segmental_decode(s, th, lam, prior))
                 for th in THRESHOLDS for lam in PRIOR_WEIGHTS})
+    if args.tta:
+        factors = tuple(float(f) for f in args.tta.split(","))
+        for m in models:
+            report(f"{m}: speed TTA {args.tta}", set_scores(m, sets, protocol, factors),
+                   {(th,): (lambda s, th=th: pick_peaks(s, threshold=th)[0]) for th in THRESHOLDS})
     if len(models) > 1:
         keys = per_model[models[0]]
         mean = {k: [(np.mean([per_model[m][k][i][0] for m in models], axis=0), keys[k][i][1])
