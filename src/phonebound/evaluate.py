@@ -17,10 +17,10 @@ import numpy as np
 
 from .audio import load_audio
 from .config import HOP_S, write_json
+from .corpus.types import EDGE_S
 from .decode import decode_scores, tune_threshold
 from .detector import Detector, load_detector
 from .errors import PhoneboundError
-from .corpus.types import EDGE_S
 from .metrics import BoundaryCounts, frame_metrics, position_recall, transition_recall
 
 DEFAULT_TOLERANCES = (0.01, 0.02, 0.03, 0.05)
