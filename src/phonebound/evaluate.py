@@ -17,6 +17,7 @@ import numpy as np
 
 from .audio import load_audio
 from .config import HOP_S, write_json
+from .corpus.types import EDGE_S
 from .decode import decode_scores, tune_threshold
 from .detector import Detector, load_detector
 from .errors import PhoneboundError
@@ -44,6 +45,16 @@ class RefUtterance:
 
     def load_audio(self) -> np.ndarray:
         return load_audio(self.audio, self.channel, self.start, self.end)
+
+    def scored_phones(self) -> tuple[list[str], np.ndarray]:
+        """Labels and starts of the phones whose boundaries count: a sliver interval within
+        ``EDGE_S`` of the start or end is the edge itself (see ``Utterance.boundaries``)."""
+        labels, starts = list(self.labels), np.asarray(self.starts, dtype=np.float64)
+        if starts.size > 1 and starts[-1] > self.end - self.start - EDGE_S:
+            labels, starts = labels[:-1], starts[:-1]
+        if starts.size > 1 and starts[1] < EDGE_S:
+            labels, starts = labels[1:], starts[1:]
+        return labels, starts
 
 
 def reference_utterances(data: str | Path, split: str | None = None) -> tuple[list[RefUtterance], list[tuple[str, str]], str]:
@@ -120,7 +131,7 @@ def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | N
         hyps.append(hyp)
         y_true.append(_frames(u.boundaries, len(scores)))
         y_pred.append(_frames(hyp, len(scores)))
-        trans.append((u.labels, u.starts, hyp))
+        trans.append((*u.scored_phones(), hyp))
         if k < examples and audio is not None:
             kept_audio[k] = audio
     strict = counts[0.02]

@@ -11,9 +11,8 @@ import numpy as np
 # never to drop boundaries (silence<->speech transitions count as boundaries).
 SILENCE_LABELS = frozenset({"", "sil", "sp", "spn", "pau", "h#", "#", "<p:>", "_", "SIL", "<sil>"})
 
-# A phone starting or ending closer than this to the utterance's start or end reaches that edge:
-# annotation tools leave sliver intervals there (praatio's damon_set_test ends in a 0.02 ms empty
-# interval), which are merged into their neighbour so that they make no boundary.
+# A boundary closer than this to the utterance's start or end is that edge: annotation tools
+# leave sliver intervals there (praatio's damon_set_test ends in a 0.02 ms empty interval).
 EDGE_S = 0.001
 
 
@@ -45,14 +44,6 @@ class Utterance:
     annotation_path: Path | None = None
     group: str = ""  # a corpus-level grouping such as a VoxAngeles language folder
 
-    def __post_init__(self) -> None:
-        phones = list(self.phones)
-        if len(phones) > 1 and phones[-1].start > self.end - EDGE_S:
-            phones[-2:] = [Phone(phones[-2].start, phones[-1].end, phones[-2].label)]
-        if len(phones) > 1 and phones[1].start < self.start + EDGE_S:
-            phones[:2] = [Phone(phones[0].start, phones[1].end, phones[1].label)]
-        self.phones = phones
-
     @property
     def duration(self) -> float:
         return self.end - self.start
@@ -61,10 +52,10 @@ class Utterance:
         """Phone boundaries in seconds from the utterance start.
 
         Every interval start except the first counts (silence<->speech too); the utterance's
-        own start and end never do (nor an edge sliver's start: see :data:`EDGE_S`).
+        own start and end never do, nor does a boundary within :data:`EDGE_S` of them.
         """
         times = [p.start - self.start for p in self.phones[1:]]
-        return np.asarray([t for t in times if 0.0 < t < self.duration], dtype=np.float64)
+        return np.asarray([t for t in times if EDGE_S <= t <= self.duration - EDGE_S], dtype=np.float64)
 
     def relative_phones(self) -> list[Phone]:
         """Phones with times relative to the utterance start."""
