@@ -392,7 +392,6 @@ def transition_recall(utterances: Iterable[tuple[Sequence[str], Any, Any]], tol:
             for (a, b), (n, h) in rows}
 
 
-
 def position_recall(refs: Iterable[Any], hyps: Iterable[Any], tol: float = 0.02) -> dict[str, dict[str, Any]]:
     """Strict recall of each utterance's first boundary, its last and those between.
 
@@ -411,6 +410,7 @@ def position_recall(refs: Iterable[Any], hyps: Iterable[Any], tol: float = 0.02)
             cell[0] += 1
             cell[1] += int(hit[k])
     return {k: {"n": n, "hits": h, "recall": _div(h, n)} for k, (n, h) in cells.items()}
+
 
 # ---- frame level -----------------------------------------------------------------------------
 
