@@ -1,0 +1,87 @@
+"""The bundled models give the same boundaries on the bundled demo clips as they did when the
+fixture was written (issue 15: moving modules must not change behaviour).
+
+Only the public API is used (``phonebound.load_model``, ``phonebound.segment``), so the test needs
+no change when modules move. Regenerate the fixture, after a change that is *meant* to move
+boundaries, with ``python tests/inference/test_demo_boundaries_unchanged.py --write``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import phonebound
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "demo_boundaries.json"
+TOLERANCE_S = 1e-6
+# (bundled model, backend): torch for both, ONNX where the model directory ships model.onnx
+CASES = [("default", "torch"), ("default", "onnx"), ("accurate", "torch")]
+
+
+def demo_clips() -> list[Path]:
+    folder = Path(str(resources.files("phonebound") / "demo_data"))
+    return sorted(folder.glob("*.flac"))
+
+
+def model_path(model: str, backend: str, scratch: Path) -> str | Path:
+    """The bundled model's name; for ONNX a copy of its directory with ``model.onnx`` no older
+    than ``model.pt`` (a checkout gives the files arbitrary mtimes, and the loader ignores an
+    export older than the weights as stale)."""
+    if backend != "onnx":
+        return model
+    source = Path(str(resources.files("phonebound") / "pretrained" / model))
+    copy = scratch / model
+    shutil.copytree(source, copy)
+    newest = max(os.stat(copy / name).st_mtime_ns for name in ("model.pt", "model.onnx"))
+    os.utime(copy / "model.onnx", ns=(newest, newest))
+    return copy
+
+
+def boundaries_of(model: str, backend: str) -> dict[str, dict[str, list[float]]]:
+    out = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        detector = phonebound.load_model(model_path(model, backend, Path(scratch)), backend=backend)
+        assert detector.backend == backend
+        for clip in demo_clips():
+            seg = phonebound.segment(clip, model=detector)
+            out[clip.name] = {"boundaries": [float(t) for t in seg.boundaries],
+                              "confidences": [float(c) for c in seg.confidences]}
+    return out
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict:
+    return json.loads(FIXTURE.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("model, backend", CASES)
+def test_bundled_models_give_the_recorded_boundaries(expected, model, backend):
+    if backend == "onnx" and importlib.util.find_spec("onnxruntime") is None:
+        pytest.skip("onnxruntime is not installed (pip install phonebound[onnx])")
+    want = expected[f"{model}/{backend}"]
+    got = boundaries_of(model, backend)
+    assert sorted(got) == sorted(want) and len(want) == 3
+    for clip, w in want.items():
+        g = got[clip]
+        assert len(g["boundaries"]) == len(w["boundaries"]), clip
+        np.testing.assert_allclose(g["boundaries"], w["boundaries"], rtol=0, atol=TOLERANCE_S, err_msg=clip)
+        np.testing.assert_allclose(g["confidences"], w["confidences"], rtol=0, atol=1e-6, err_msg=clip)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--write"]:
+        sys.exit(f"usage: python {sys.argv[0]} --write   (rewrites {FIXTURE})")
+    record = {f"{m}/{b}": boundaries_of(m, b) for m, b in CASES}
+    FIXTURE.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {FIXTURE}: " + ", ".join(f"{k} {sum(len(v['boundaries']) for v in c.values())} boundaries"
+                                           for k, c in record.items()))
