@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from phonebound.calibrate import calibrated_decode, dev_statistics, peak_level, speech_seconds
+from phonebound.calibrate import calibrated_decode, decode_scores, dev_statistics, peak_level, speech_seconds
 from phonebound.config import DecodeConfig
-from phonebound.decode import decode_scores
 from phonebound.errors import PhoneboundError
 
 

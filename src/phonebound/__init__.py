@@ -11,9 +11,8 @@ Python API::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .errors import PhoneboundError  # noqa: E402
+from ._version import __version__
+from .errors import PhoneboundError
 
 
 def __getattr__(name: str):

@@ -14,6 +14,8 @@ peaks than the isolated words of the dev set). Two label-free corrections, chose
     12 phones per second for read speech).
 
 Both statistics are measured on the dev split at the end of training and stored in the model.
+:func:`decode_scores` decodes with the model's calibration applied (plain :func:`~phonebound.decode.decode`
+when it is ``none``); decoding itself knows nothing of calibration.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from .config import HOP_S, DecodeConfig
+from .decode import decode, pick_peaks
 
 PEAK_FLOOR = 0.05  # peaks below this are noise for every statistic here
 ACTIVE = 0.1  # a frame is "active" above this score ...
@@ -60,9 +63,14 @@ def dev_statistics(scores: list[np.ndarray], refs: list[np.ndarray], distance: i
             "target_rate": n_ref / speech if speech > 0 else DEFAULT_RATE}
 
 
-def calibrated_decode(scores: Any, cfg: DecodeConfig, hop_s: float = HOP_S) -> tuple[np.ndarray, np.ndarray]:
-    from .decode import pick_peaks
+def decode_scores(scores: Any, cfg: DecodeConfig, hop_s: float = HOP_S) -> tuple[np.ndarray, np.ndarray]:
+    """Decode with calibration applied first (``cfg.calibrate``: none, normalize or rate)."""
+    if cfg.calibrate and cfg.calibrate != "none":
+        return calibrated_decode(scores, cfg, hop_s)
+    return decode(scores, cfg, hop_s)
 
+
+def calibrated_decode(scores: Any, cfg: DecodeConfig, hop_s: float = HOP_S) -> tuple[np.ndarray, np.ndarray]:
     s = np.asarray(scores, np.float64)
     if cfg.calibrate == "normalize":
         level = peak_level(s, cfg.distance)

@@ -59,7 +59,8 @@ def pick_peaks(scores: Any, threshold: float | None = 0.5, distance: int = 2, pr
 
 
 def decode(scores: Any, cfg: DecodeConfig, hop_s: float = HOP_S) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`pick_peaks` with the fields of ``cfg`` (calibration is not applied here).
+    """:func:`pick_peaks` with the fields of ``cfg`` (calibration is not applied here: see
+    :func:`phonebound.calibrate.decode_scores`).
 
     Returns (times in seconds, confidences).
     """
@@ -104,15 +105,6 @@ def tune_threshold(score_list: Iterable[Any], ref_list: Iterable[Any],
     f1 = np.array([row[3] for row in table])
     best = np.flatnonzero(f1 >= f1.max() - 1e-12)
     return table[int(best[len(best) // 2])][0], table
-
-
-def decode_scores(scores: Any, cfg: DecodeConfig, hop_s: float = HOP_S) -> tuple[np.ndarray, np.ndarray]:
-    """Decode with calibration applied first (see :mod:`phonebound.calibrate`)."""
-    if cfg.calibrate and cfg.calibrate != "none":
-        from .calibrate import calibrated_decode
-
-        return calibrated_decode(scores, cfg, hop_s)
-    return decode(scores, cfg, hop_s)
 
 
 def tune_decoding(score_list: Iterable[Any], ref_list: Iterable[Any],

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .config import HOP_S, DecodeConfig, FeatureConfig, RegionConfig, from_dict, write_json
 from .errors import ModelError
 from .features import compute_features, frame_count, region_mfcc
@@ -135,7 +135,7 @@ class Detector:
 
     def boundaries(self, audio: np.ndarray, **overrides) -> tuple[np.ndarray, np.ndarray]:
         """Boundary times (s) and confidences of a 16 kHz signal."""
-        from .decode import decode_scores
+        from .calibrate import decode_scores
 
         cfg = DecodeConfig(**{**self.decode_cfg.__dict__, **overrides})
         return decode_scores(self.frame_scores(audio), cfg)

@@ -18,7 +18,8 @@ import numpy as np
 from .audio import load_audio
 from .config import HOP_S, write_json
 from .corpus.types import EDGE_S
-from .decode import decode_scores, tune_threshold
+from .calibrate import decode_scores
+from .decode import tune_threshold
 from .detector import Detector, load_detector
 from .errors import PhoneboundError
 from .metrics import BoundaryCounts, frame_metrics, position_recall, transition_recall

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .decode import decode_scores
+from .calibrate import decode_scores
 from .detector import Detector, batched_chunk_outputs, check_same_input, load_detector
 from .errors import ModelError, PhoneboundError
 from .io_utils import atomic_path, check_output_dir

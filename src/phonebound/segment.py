@@ -20,7 +20,7 @@ import numpy as np
 
 from .audio import audio_info, is_audio_file, resample, stream_audio
 from .config import DecodeConfig
-from .decode import decode_scores
+from .calibrate import decode_scores
 from .detector import Detector, load_detector
 from .errors import AudioError, PhoneboundError
 from .features import finish_features, stream_base_features

@@ -104,7 +104,7 @@ def test_boundaries_do_not_depend_on_chunks_or_blocks(monkeypatch, detector, lon
 def test_too_little_context_is_what_breaks_chunk_independence(detector, one_shot):
     """With 20 frames of context the LSTM's memory reaches beyond it: scores drift at chunk edges;
     still, ≥ 99 % of the one-shot boundaries are found within 10 ms."""
-    from phonebound.decode import decode_scores
+    from phonebound.calibrate import decode_scores
 
     feats, whole = one_shot
     short = detector.scores_from_features(feats, chunk=500, context=20)

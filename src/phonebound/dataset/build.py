@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import __version__
+from .._version import __version__
 from ..audio import audio_info, load_audio
 from ..config import FeatureConfig, RegionConfig, from_dict, to_dict, write_json
 from ..corpus import CorpusItem, ReaderConfig, Utterance, discover, read_item

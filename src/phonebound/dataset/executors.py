@@ -122,14 +122,14 @@ def make_executor(kind: str = "local", jobs: int = 1, scheduler: str | None = No
 
 
 def _phonebound_version() -> str:
-    import phonebound
+    from phonebound._version import __version__  # importing it imports the phonebound package
 
-    return phonebound.__version__
+    return __version__
 
 
 def _check_workers(client) -> None:
     """Every worker must import the same phonebound as the client (tasks are pickled by reference)."""
-    from .. import __version__
+    from .._version import __version__
 
     where = getattr(client, "scheduler", None)
     where = getattr(where, "address", None)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..config import RegionConfig, to_dict, write_json
 from ..errors import DatasetError
 from ..io_utils import atomic_dir, atomic_path, atomic_write_text

@@ -9,6 +9,9 @@ with a ``teacher`` learns from that detector's pseudo-labels, never from alignme
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -55,5 +58,12 @@ def build_model(name: str, params: dict[str, Any] | Any, input_dim: int):
     return spec.build(cfg, input_dim)
 
 
+@functools.cache
 def _load_builtin() -> None:
-    from . import bilstm, contrastive, ensemble, spectral, unsupervised, window  # noqa: F401  (registration side effects)
+    """Import every module of this package (once), so each architecture registers itself.
+
+    Found by listing the package rather than named here: the architectures import this registry,
+    so it never imports them by name (no import cycle), and a new one needs no line in this file.
+    """
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
