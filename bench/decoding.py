@@ -52,7 +52,7 @@ def set_scores(model: str, sets: dict[str, Path], protocol: dict,
 def speed_tta(detector, audio: np.ndarray, speeds: tuple[float, ...]) -> np.ndarray:
     """Mean score curve over copies of ``audio`` played ``speeds`` times faster, on the original
     10 ms grid: frame k of a copy played f times faster lies at k * 10 ms * f."""
-    from phonebound.augment import speed_perturb
+    from phonebound.audio.augment import speed_perturb
 
     base = detector.frame_scores(audio)
     grid = np.arange(len(base)) * 0.01

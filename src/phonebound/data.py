@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .audio import load_audio
-from .augment import AugmentConfig, augment
+from .audio.augment import AugmentConfig, augment
+from .audio.features import compute_features, frame_count, time_to_frame
+from .audio.load import load_audio
 from .config import FeatureConfig
 from .dataset.store import Dataset
 from .errors import DatasetError
-from .features import compute_features, frame_count, time_to_frame
 
 
 @dataclass(frozen=True)

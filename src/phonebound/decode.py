@@ -1,6 +1,6 @@
 """Frame boundary scores to boundary times (seconds) by peak picking, and threshold tuning.
 
-Frame i of a score sequence is centred at ``i * hop_s`` seconds (see :mod:`phonebound.features`).
+Frame i of a score sequence is centred at ``i * hop_s`` seconds (see :mod:`phonebound.audio.features`).
 """
 
 from __future__ import annotations

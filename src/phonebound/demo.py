@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .audio import is_audio_file, load_audio
+from .audio.load import is_audio_file, load_audio
 
 
 def demo_clips() -> list[Path]:

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from ._version import __version__
+from .audio.features import compute_features, frame_count, region_mfcc
 from .config import HOP_S, DecodeConfig, FeatureConfig, RegionConfig, from_dict, write_json
 from .errors import ModelError
-from .features import compute_features, frame_count, region_mfcc
 
 MODEL_FORMAT = 1
 WEIGHTS, CONFIG = "model.pt", "config.json"

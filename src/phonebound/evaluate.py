@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from .audio import load_audio
+from .audio.load import load_audio
+from .calibrate import decode_scores
 from .config import HOP_S, write_json
 from .corpus.types import EDGE_S
-from .calibrate import decode_scores
 from .decode import tune_threshold
 from .detector import Detector, load_detector
 from .errors import PhoneboundError

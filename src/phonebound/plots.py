@@ -97,8 +97,8 @@ def example_utterance(audio: np.ndarray, ref: np.ndarray | None, hyp: np.ndarray
                       path: Path, title: str = "", labels: list[tuple[float, str]] | None = None) -> Path:
     """Log-mel spectrogram with reference (green, solid) and predicted (red, dashed) boundaries,
     and the detector's per-frame score below."""
+    from .audio.features import base_features
     from .config import FeatureConfig
-    from .features import base_features
 
     plt = _pyplot()
     spec = base_features(audio, FeatureConfig(kind="logmel", n_mels=64)).T

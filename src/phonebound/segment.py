@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from .audio import audio_info, is_audio_file, resample, stream_audio
-from .config import DecodeConfig
+from .audio.features import finish_features, stream_base_features
+from .audio.load import audio_info, is_audio_file, resample, stream_audio
 from .calibrate import decode_scores
+from .config import DecodeConfig
 from .detector import Detector, load_detector
 from .errors import AudioError, PhoneboundError
-from .features import finish_features, stream_base_features
 from .writers import WRITERS
 
 
@@ -83,7 +83,7 @@ def segment(audio: str | Path | np.ndarray, sample_rate: int | None = None, mode
     cfg = _decode_cfg(detector, threshold, calibrate)
     if isinstance(audio, (str, Path)):
         if detector.kind == "window":
-            from .audio import load_audio
+            from .audio.load import load_audio
 
             signal = load_audio(audio, channel)
             scores, duration = detector.frame_scores(signal), audio_info(audio).duration

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .augment import AugmentConfig
+from .audio.augment import AugmentConfig
 from .config import DecodeConfig, from_dict, read_toml, to_dict
 from .dataset.store import Dataset
 from .errors import ModelError, PhoneboundError

@@ -304,7 +304,7 @@ class Loop:
 
     def _window_boundaries(self, final: bool) -> dict[str, Any]:
         """Slide the window classifier over the dev utterances' audio, as segment does."""
-        from .audio import load_audio
+        from .audio.load import load_audio
         from .detector import Detector
 
         detector = Detector(self._model_config(), self.model.cpu(), decode_cfg=self.decode_cfg)

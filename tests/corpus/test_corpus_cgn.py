@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from phonebound.audio import load_audio
+from phonebound.audio.load import load_audio
 from phonebound.corpus import ReaderConfig, discover, read_item
 from phonebound.corpus.textgrid import read_textgrid
 from phonebound.errors import AnnotationError

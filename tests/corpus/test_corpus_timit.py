@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from phonebound.audio import audio_info, load_audio
+from phonebound.audio.load import audio_info, load_audio
 from phonebound.corpus import discover, read_item
 from phonebound.errors import AnnotationError
 

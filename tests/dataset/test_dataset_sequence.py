@@ -8,12 +8,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from phonebound.audio import load_audio
+from phonebound.audio.features import compute_features
+from phonebound.audio.load import load_audio
 from phonebound.config import FeatureConfig
 from phonebound.dataset.build import BuildConfig, build_dataset
 from phonebound.dataset.executors import single_threaded
 from phonebound.dataset.store import INDEX_SCHEMA, Dataset, shard_dir
-from phonebound.features import compute_features
 
 INDEX_COLUMNS = ["id", "speaker", "group", "audio", "annotation", "channel", "start", "end", "shard", "row_start",
                  "row_end", "n_frames", "boundaries", "phone_start", "phone_end", "phone_label", "split"]

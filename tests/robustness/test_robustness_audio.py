@@ -10,7 +10,7 @@ import pytest
 from robustness_cases import (BAD_AUDIO, SR, VALID_AUDIO, check_user_error, one_line_error, read_skipped, write_case,
                               write_good, write_textgrid_beside)
 
-from phonebound.audio import audio_info, load_audio
+from phonebound.audio.load import audio_info, load_audio
 from phonebound.cli import app
 from phonebound.corpus.textgrid import read_textgrid
 from phonebound.dataset.store import Dataset

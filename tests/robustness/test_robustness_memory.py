@@ -62,7 +62,8 @@ def _matched(a: np.ndarray, b: np.ndarray, tol: float = 0.010) -> float:
 def test_boundaries_do_not_depend_on_block_or_chunk_sizes(tmp_path, tiny_model, monkeypatch):
     import torch
 
-    from phonebound import audio, detector, features
+    from phonebound import detector
+    from phonebound.audio import features, load as audio
     from phonebound.detector import load_detector
 
     seg_module = importlib.import_module("phonebound.segment")  # (`phonebound.segment` is also the function)

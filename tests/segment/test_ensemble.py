@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from phonebound.audio import load_audio
+from phonebound.audio.load import load_audio
 from phonebound.cli import app
 from phonebound.demo import demo_clips
 from phonebound.detector import half_state, load_detector

@@ -70,7 +70,7 @@ def test_cli_writes_the_corpus_and_a_bad_file_is_one_line(tmp_path, runner):
 
 
 def test_teacher_outputs_match_segment_scores_and_an_ensemble_averages_them(tmp_path):
-    from phonebound.audio import load_audio
+    from phonebound.audio.load import load_audio
     from phonebound.pseudolabel import ensemble_outputs, frame_outputs
 
     default, other = perturbed_default(tmp_path / "other")

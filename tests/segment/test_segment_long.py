@@ -16,10 +16,10 @@ import sys
 import numpy as np
 import pytest
 
+import phonebound.audio.features as features_module
 import phonebound.detector as detector_module
-import phonebound.features as features_module
-from phonebound.audio import load_audio, stream_audio
-from phonebound.features import base_features, stream_base_features
+from phonebound.audio.features import base_features, stream_base_features
+from phonebound.audio.load import load_audio, stream_audio
 
 
 @pytest.fixture(scope="module")

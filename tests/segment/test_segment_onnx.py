@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from phonebound.audio import load_audio
+from phonebound.audio.load import load_audio
 from phonebound.detector import load_detector
 from phonebound.errors import ModelError
 from phonebound.segment import segment

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from phonebound.audio import load_audio
+from phonebound.audio.load import load_audio
 from phonebound.dataset.store import Dataset
 from phonebound.detector import Detector, load_detector, tagger_scores
 from phonebound.train import Recipe, TrainConfig

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from test_training_run import _check_exact_resume, tagger_recipe, window_recipe
 
-from phonebound.augment import AugmentConfig
+from phonebound.audio.augment import AugmentConfig
 from phonebound.config import FeatureConfig
 from phonebound.data import TaggerData
 from phonebound.dataset.store import Dataset

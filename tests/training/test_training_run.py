@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from phonebound.augment import AugmentConfig
+from phonebound.audio.augment import AugmentConfig
 from phonebound.train import Recipe, TrainConfig, lr_at, train
 
 

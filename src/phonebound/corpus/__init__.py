@@ -13,7 +13,7 @@ from .types import SILENCE_LABELS, Phone, Utterance
 
 def _read_audio_only(item: CorpusItem, cfg: ReaderConfig) -> list[Utterance]:
     """A recording without alignments: one utterance, no phones, no boundaries."""
-    from ..audio import audio_info
+    from ..audio.load import audio_info
     from .options import speaker_and_group
 
     duration = audio_info(item.audio).duration

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..audio import audio_info
+from ..audio.load import audio_info
 from ..errors import AnnotationError
 from .discover import CorpusItem, annotation_stem
 from .options import ReaderConfig

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..audio import is_audio_file
+from ..audio.load import is_audio_file
 from ..errors import PhoneboundError
 
 # Suffixes of annotation files, lower-cased, per format.

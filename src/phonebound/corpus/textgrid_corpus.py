@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 
-from ..audio import audio_info
+from ..audio.load import audio_info
 from .discover import CorpusItem
 from .options import ReaderConfig, speaker_and_group, utterance_id
 from .textgrid import fill_edges, find_phone_tier, intervals_to_phones, read_textgrid

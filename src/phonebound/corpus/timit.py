@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..audio import audio_info
+from ..audio.load import audio_info
 from ..errors import AnnotationError
 from .discover import CorpusItem
 from .options import ReaderConfig, file_utterance

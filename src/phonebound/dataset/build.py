@@ -20,11 +20,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .._version import __version__
-from ..audio import audio_info, load_audio
+from ..audio.features import compute_features, region_mfcc, time_to_frame
+from ..audio.load import audio_info, load_audio
 from ..config import FeatureConfig, RegionConfig, from_dict, to_dict, write_json
 from ..corpus import CorpusItem, ReaderConfig, Utterance, discover, read_item
 from ..errors import DatasetError, PhoneboundError
-from ..features import compute_features, region_mfcc, time_to_frame
 from ..io_utils import atomic_dir, atomic_write_text
 from .executors import InlineExecutor, is_dask, run_tasks, shared_filesystem_fix, single_threaded
 from .store import INDEX_SCHEMA, LAYOUTS, STORE_VERSION, shard_dir, write_shard

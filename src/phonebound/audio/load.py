@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .config import SAMPLE_RATE
-from .errors import AudioError
+from ..config import SAMPLE_RATE
+from ..errors import AudioError
 
 AUDIO_EXTENSIONS = frozenset(
     {".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd", ".sph", ".nist", ".w64", ".caf", ".opus"}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import SAMPLE_RATE
+from ..config import SAMPLE_RATE
 
 
 @dataclass(frozen=True)

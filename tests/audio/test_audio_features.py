@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from phonebound import features
+from phonebound.audio import features
+from phonebound.audio.features import base_features, compute_features, frame_count, region_mfcc, time_to_frame
 from phonebound.config import FeatureConfig, RegionConfig
-from phonebound.features import base_features, compute_features, frame_count, region_mfcc, time_to_frame
 
 SR = 16000
 

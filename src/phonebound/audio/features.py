@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 
-from .config import SAMPLE_RATE, FeatureConfig, RegionConfig
+from ..config import SAMPLE_RATE, FeatureConfig, RegionConfig
 
 POWER_FLOOR = 1e-10  # -100 dB: the log floor of a mel band (digital silence)
 CMVN_STD_FLOOR = 1e-3  # keeps constant features (all-silence audio) finite

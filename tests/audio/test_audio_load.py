@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from phonebound.audio import audio_info, load_audio
+from phonebound.audio.load import audio_info, load_audio
 from phonebound.errors import AudioError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
