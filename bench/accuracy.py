@@ -78,9 +78,9 @@ def tuned_spectral_baseline(sets: dict[str, Path], protocol: dict):
     parts, exactly as a trained model's threshold is (untrained, but not handicapped)."""
     from dataclasses import replace
 
-    from phonebound.decode import tune_decoding
-    from phonebound.detector import load_detector
     from phonebound.evaluate import reference_utterances, utterance_scores
+    from phonebound.inference.decode import tune_decoding
+    from phonebound.inference.detector import load_detector
 
     detector = load_detector("spectral")
     scores, refs = [], []

@@ -34,8 +34,8 @@ def set_scores(model: str, sets: dict[str, Path], protocol: dict,
                speeds: tuple[float, ...] = ()) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     """(scores, reference boundaries) per utterance of each set's dev and evaluation parts; with
     ``speeds``, each curve is the mean over copies of the audio played that many times faster."""
-    from phonebound.detector import load_detector
     from phonebound.evaluate import reference_utterances, utterance_scores
+    from phonebound.inference.detector import load_detector
 
     detector = load_detector(model)
     out = {}
@@ -81,7 +81,7 @@ def segmental_decode(scores: np.ndarray, threshold: float, lam: float, prior: tu
     """Best boundary subset of the score peaks: sum of (log-odds - logit(threshold)) of chosen
     peaks + lam * sum of log-normal duration log-likelihoods (relative to the mode) of the
     segments between consecutive chosen peaks. lam = 0 is plain peak picking without a distance."""
-    from phonebound.decode import pick_peaks
+    from phonebound.inference.decode import pick_peaks
 
     times, heights = pick_peaks(scores, threshold=0.05, distance=1, hop_s=hop_s)
     if times.size == 0:
@@ -126,7 +126,7 @@ def report(label: str, scores: dict, decode_for) -> None:
 
 
 def main() -> None:
-    from phonebound.decode import pick_peaks
+    from phonebound.inference.decode import pick_peaks
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "phonebound-bench-accuracy")

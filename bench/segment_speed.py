@@ -17,7 +17,7 @@ from pathlib import Path
 from _common import median, require_shared, run_measured
 
 SEGMENT = """
-from phonebound.segment import segment_paths
+from phonebound.inference.segment import segment_paths
 t = time.perf_counter()
 s = segment_paths([{inputs!r}], {out!r}, model={model!r}, fmt="long_textgrid", jobs={jobs}, overwrite=True, backend={backend!r})
 RESULT = {{"seconds": time.perf_counter() - t, "audio": s.audio_seconds, "files": s.written, "skipped": len(s.skipped)}}
@@ -77,8 +77,8 @@ def main() -> None:
     try:
         import onnxruntime  # noqa: F401
 
-        from phonebound.detector import resolve_model_path
-        from phonebound.export import export_onnx
+        from phonebound.inference.detector import resolve_model_path
+        from phonebound.inference.export import export_onnx
 
         source = Path(resolve_model_path(args.model))
         if not (source / "model.onnx").exists():  # export into a copy: never write into the installed package

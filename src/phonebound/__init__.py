@@ -18,13 +18,11 @@ from .errors import PhoneboundError
 def __getattr__(name: str):
     # Heavy modules load on first use, so `import phonebound` stays quick.
     if name in ("segment", "Segmentation"):
-        import importlib
+        from .inference import segment as module  # the module is callable: it segments
 
-        # (`from . import segment` here recursed: the import looks the name up on this package first)
-        module = importlib.import_module(f"{__name__}.segment")  # the module is callable: it segments
         return module if name == "segment" else module.Segmentation
     if name == "load_model":
-        from .detector import load_detector
+        from .inference.detector import load_detector
 
         return load_detector
     if name in ("read_corpus", "Utterance", "Phone"):

@@ -265,7 +265,7 @@ def segment(
     backend: str = typer.Option("auto", help="auto | torch | onnx"),
 ):
     """Segment recordings into phones: one TextGrid (or CSV/JSON) per recording."""
-    from .segment import segment_paths
+    from .inference.segment import segment_paths
 
     single = len(inputs) == 1 and inputs[0].is_file()
     s = segment_paths(inputs, output, model=model, fmt=format, threshold=threshold, calibrate=calibrate,
@@ -331,7 +331,7 @@ def ensemble(
 def export_model(model: str = typer.Argument(..., help="Model directory ('default' for the bundled model)."),
                  output: Optional[Path] = typer.Option(None, "--out", "-o", help="ONNX file (default MODEL/model.onnx).")):
     """Export a model to ONNX; segment then uses onnxruntime when it is installed."""
-    from .export import export_onnx
+    from .inference.export import export_onnx
 
     path = export_onnx(model, output)
     out.print(f"wrote {path} (checked against PyTorch)")

@@ -157,7 +157,7 @@ class DecodeConfig:
     distance: int = 2  # frames between two peaks, at least
     prominence: float = 0.0
     refine: bool = True  # sub-frame refinement by parabolic interpolation of the peak
-    calibrate: str = "none"  # "none" | "rate" | "normalize" (see phonebound.calibrate)
+    calibrate: str = "none"  # "none" | "rate" | "normalize" (see phonebound.inference.calibrate)
     target_rate: float = 0.0  # boundaries per second of speech for calibrate="rate" (measured on dev)
     reference_level: float = 0.0  # typical strong-peak height on dev, for calibrate="normalize"
 

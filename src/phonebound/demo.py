@@ -20,10 +20,10 @@ def run_demo(out: str | Path = "phonebound-demo", model: str | Path | None = Non
     PNG per clip into ``out`` and return the per-clip summary."""
     from . import plots
     from .corpus.textgrid import find_phone_tier, intervals_to_phones, read_textgrid
-    from .detector import load_detector
+    from .inference.detector import load_detector
+    from .inference.segment import segment
+    from .inference.writers import WRITERS
     from .metrics import BoundaryCounts
-    from .segment import segment
-    from .writers import WRITERS
 
     t0 = time.perf_counter()
     out = Path(out)

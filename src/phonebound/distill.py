@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import FeatureConfig
-from .detector import Detector, load_detector
 from .errors import ModelError
+from .inference.detector import Detector, load_detector
 
 
 class TeacherEnsemble:

@@ -11,12 +11,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .calibrate import dev_statistics
 from .config import to_dict, write_json
-from .decode import pick_peaks, tune_threshold
-from .detector import Detector, check_same_input, half_state, load_detector, save_model
 from .errors import ModelError
 from .evaluate import THRESHOLD_GRID, reference_utterances, utterance_scores
+from .inference.calibrate import dev_statistics
+from .inference.decode import pick_peaks, tune_threshold
+from .inference.detector import Detector, check_same_input, half_state, load_detector, save_model
 from .io_utils import check_output_dir
 from .metrics import BoundaryCounts
 

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 
 from .audio.load import load_audio
-from .calibrate import decode_scores
 from .config import HOP_S, write_json
 from .corpus.types import EDGE_S
-from .decode import tune_threshold
-from .detector import Detector, load_detector
 from .errors import PhoneboundError
+from .inference.calibrate import decode_scores
+from .inference.decode import tune_threshold
+from .inference.detector import Detector, load_detector
 from .metrics import BoundaryCounts, frame_metrics, position_recall, transition_recall
 
 DEFAULT_TOLERANCES = (0.01, 0.02, 0.03, 0.05)

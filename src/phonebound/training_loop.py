@@ -12,14 +12,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from .calibrate import dev_statistics
 from .config import HOP_S, FeatureConfig, to_dict
 from .data import TaggerData, WindowData, check_compatible, soften
 from .dataset.store import Dataset
-from .decode import pick_peaks, tune_decoding, tune_threshold
-from .detector import load_detector, save_model, tagger_scores
 from .distributed import Distributed, rank_seed
 from .errors import DatasetError, ModelError, PhoneboundError
+from .inference.calibrate import dev_statistics
+from .inference.decode import pick_peaks, tune_decoding, tune_threshold
+from .inference.detector import load_detector, save_model, tagger_scores
 from .metrics import BoundaryCounts, frame_metrics
 from .models import build_model, get_spec
 from .models.bilstm import AUXILIARY_HEADS
@@ -305,7 +305,7 @@ class Loop:
     def _window_boundaries(self, final: bool) -> dict[str, Any]:
         """Slide the window classifier over the dev utterances' audio, as segment does."""
         from .audio.load import load_audio
-        from .detector import Detector
+        from .inference.detector import Detector
 
         detector = Detector(self._model_config(), self.model.cpu(), decode_cfg=self.decode_cfg)
         scores, refs, targets = [], [], []

@@ -16,8 +16,8 @@ from phonebound.audio.features import frame_count
 from phonebound.audio.load import load_audio
 from phonebound.dataset.build import BuildConfig, build_dataset
 from phonebound.dataset.store import Dataset
-from phonebound.detector import load_detector
 from phonebound.evaluate import evaluate, reference_utterances
+from phonebound.inference.detector import load_detector
 from phonebound.metrics import BoundaryCounts
 from phonebound.train import Recipe, TrainConfig, train
 

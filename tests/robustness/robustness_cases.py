@@ -152,7 +152,7 @@ def tiny_model_dir(directory: Path, features: str = "mfcc_deltas", threshold: fl
     import torch
 
     from phonebound.config import FeatureConfig, to_dict
-    from phonebound.detector import save_model
+    from phonebound.inference.detector import save_model
     from phonebound.models import build_model
 
     fcfg = FeatureConfig(kind=features)

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.slow
 
 MEASURE = """
 import json, resource, sys
-from phonebound.detector import load_detector
-from phonebound.segment import segment_paths
+from phonebound.inference.detector import load_detector
+from phonebound.inference.segment import segment_paths
 detector = load_detector(sys.argv[2])  # imports torch and the model before the baseline
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 summary = segment_paths([sys.argv[1]], sys.argv[3], model=sys.argv[2])
@@ -62,11 +62,11 @@ def _matched(a: np.ndarray, b: np.ndarray, tol: float = 0.010) -> float:
 def test_boundaries_do_not_depend_on_block_or_chunk_sizes(tmp_path, tiny_model, monkeypatch):
     import torch
 
-    from phonebound import detector
     from phonebound.audio import features, load as audio
-    from phonebound.detector import load_detector
+    from phonebound.inference import detector
+    from phonebound.inference.detector import load_detector
 
-    seg_module = importlib.import_module("phonebound.segment")  # (`phonebound.segment` is also the function)
+    seg_module = importlib.import_module("phonebound.inference.segment")  # (`phonebound.segment` is also the function)
     torch.set_num_threads(1)
     path = tmp_path / "half_minute.wav"
     sf.write(path, speechlike(seconds=30.0, seed=3), SR)

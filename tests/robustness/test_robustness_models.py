@@ -15,9 +15,9 @@ from phonebound.cli import app
 from phonebound.config import FeatureConfig
 from phonebound.dataset.build import BuildConfig, build_dataset
 from phonebound.dataset.splits import SplitConfig, split_dataset
-from phonebound.detector import load_detector
 from phonebound.errors import DatasetError, ModelError
 from phonebound.evaluate import evaluate
+from phonebound.inference.detector import load_detector
 
 TINY_RECIPE = """
 [model]

@@ -8,7 +8,7 @@ import torch
 
 from phonebound.audio.load import load_audio
 from phonebound.dataset.store import Dataset
-from phonebound.detector import Detector, load_detector, tagger_scores
+from phonebound.inference.detector import Detector, load_detector, tagger_scores
 from phonebound.train import Recipe, TrainConfig
 from phonebound.training_loop import Loop
 

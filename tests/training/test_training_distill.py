@@ -13,9 +13,9 @@ from phonebound.audio.augment import AugmentConfig
 from phonebound.config import FeatureConfig
 from phonebound.data import TaggerData
 from phonebound.dataset.store import Dataset
-from phonebound.detector import load_detector
 from phonebound.distill import TeacherEnsemble
 from phonebound.errors import ModelError, PhoneboundError
+from phonebound.inference.detector import load_detector
 from phonebound.train import TrainConfig, train
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from phonebound.dataset.splits import SplitConfig, split_dataset
-from phonebound.detector import load_detector
 from phonebound.errors import DatasetError, ModelError, PhoneboundError
+from phonebound.inference.detector import load_detector
 from phonebound.train import Recipe, TrainConfig, train
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from phonebound.errors import ModelError
-from phonebound.export import export_onnx
+from phonebound.inference.export import export_onnx
 from phonebound.train import Recipe, TrainConfig, train
 
 BASE = {"name": "bilstm", "hidden": 8, "layers": 1, "dropout": 0.0}
@@ -60,7 +60,7 @@ def test_init_may_drop_the_training_only_phone_class_head(tone_sequence_dataset,
 
 def test_the_documented_finetune_recipe_starts_from_the_bundled_model(tone_sequence_dataset, tmp_path):
     """README: `phonebound train data/ my_model/ --init default --config recipes/finetune.toml`."""
-    from phonebound.detector import default_model_path
+    from phonebound.inference.detector import default_model_path
 
     recipe = Recipe.load(Path(__file__).parents[2] / "recipes" / "finetune.toml").with_overrides(
         steps=1, lr=1e-9, eval_every=1, threads=1)

@@ -12,8 +12,8 @@ import torch
 
 from phonebound.dataset.build import BuildConfig, build_dataset
 from phonebound.dataset.store import Dataset
-from phonebound.detector import load_detector
 from phonebound.errors import PhoneboundError
+from phonebound.inference.detector import load_detector
 from phonebound.models import build_model
 from phonebound.train import Recipe, TrainConfig, train
 

@@ -56,7 +56,7 @@ class SpectralTeacher:
     n_mfcc: int = 13
 
     def __call__(self, feats: np.ndarray) -> np.ndarray:
-        from ..decode import pick_peaks
+        from ..inference.decode import pick_peaks
 
         scores = spectral_change(np.asarray(feats)[:, : self.n_mfcc])
         times, _ = pick_peaks(scores, self.threshold, self.distance, self.prominence, refine=False)

@@ -73,7 +73,7 @@ def perturbed_default(directory, **input_changes):
 
     import torch
 
-    from phonebound.detector import load_detector, save_model
+    from phonebound.inference.detector import load_detector, save_model
 
     default = load_detector(None, backend="torch")
     module = copy.deepcopy(default.module)

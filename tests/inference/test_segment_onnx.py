@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from phonebound.audio.load import load_audio
-from phonebound.detector import load_detector
 from phonebound.errors import ModelError
-from phonebound.segment import segment
+from phonebound.inference.detector import load_detector
+from phonebound.inference.segment import segment
 
 pytest.importorskip("onnxruntime")
 
@@ -55,7 +55,7 @@ def test_export_writes_model_onnx_and_auto_uses_it(onnx_tagger_dir, sample_files
 
 
 def test_segment_paths_use_onnx_and_write_what_torch_writes(onnx_tagger_dir, input_tree, tmp_path):
-    from phonebound.segment import segment_paths
+    from phonebound.inference.segment import segment_paths
 
     a = segment_paths([input_tree["root"]], tmp_path / "onnx", model=onnx_tagger_dir)
     b = segment_paths([input_tree["root"]], tmp_path / "torch", model=onnx_tagger_dir, backend="torch")
@@ -104,7 +104,7 @@ def test_export_alone_deploys_without_weights(onnx_tagger_dir, input_tree, tmp_p
 
 
 def test_window_model_exports_and_gives_the_same_boundaries(window_dir, sample_files, tmp_path):
-    from phonebound.export import export_onnx
+    from phonebound.inference.export import export_onnx
 
     model = tmp_path / "window"
     shutil.copytree(window_dir, model)
@@ -119,11 +119,11 @@ def test_window_model_exports_and_gives_the_same_boundaries(window_dir, sample_f
 def test_onnx_inference_does_not_import_torch(onnx_tagger_dir, input_tree, tmp_path):
     script = textwrap.dedent(f"""
         import sys
-        import phonebound.detector
-        assert "torch" not in sys.modules, "import phonebound.detector"
+        import phonebound.inference.detector
+        assert "torch" not in sys.modules, "import phonebound.inference.detector"
         import phonebound
-        from phonebound.detector import load_detector
-        from phonebound.segment import segment_paths
+        from phonebound.inference.detector import load_detector
+        from phonebound.inference.segment import segment_paths
         detector = load_detector({str(onnx_tagger_dir)!r}, backend="onnx", threads=1)
         assert detector.backend == "onnx" and detector.kind == "tagger"
         seg = phonebound.segment({str(input_tree["files"]["odd"])!r}, model=detector)

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from .audio.features import finish_features, stream_base_features
-from .audio.load import audio_info, is_audio_file, resample, stream_audio
+from ..audio.features import finish_features, stream_base_features
+from ..audio.load import audio_info, is_audio_file, resample, stream_audio
+from ..config import DecodeConfig
+from ..errors import AudioError, PhoneboundError
 from .calibrate import decode_scores
-from .config import DecodeConfig
 from .detector import Detector, load_detector
-from .errors import AudioError, PhoneboundError
 from .writers import WRITERS
 
 
@@ -83,7 +83,7 @@ def segment(audio: str | Path | np.ndarray, sample_rate: int | None = None, mode
     cfg = _decode_cfg(detector, threshold, calibrate)
     if isinstance(audio, (str, Path)):
         if detector.kind == "window":
-            from .audio.load import load_audio
+            from ..audio.load import load_audio
 
             signal = load_audio(audio, channel)
             scores, duration = detector.frame_scores(signal), audio_info(audio).duration
@@ -195,7 +195,7 @@ def segment_paths(inputs: list[str | Path], out: str | Path, model: str | Path |
     options = {"model": str(model) if model is not None else None, "fmt": fmt, "threshold": threshold,
                "calibrate": calibrate, "channel": channel, "keep_tiers": keep_tiers, "backend": backend,
                "threads": 1 if jobs > 1 else 0}
-    from .dataset.executors import close_executor, make_executor, run_tasks
+    from ..dataset.executors import close_executor, make_executor, run_tasks
 
     executor = make_executor("local", jobs)
     bar = _Progress(progress, len(todo))
@@ -226,7 +226,7 @@ def write_skipped(summary: SegmentSummary) -> None:
     """``OUT/skipped.tsv``: each skipped recording with its reason (none: no file)."""
     path = summary.out / "skipped.tsv"
     if summary.skipped:
-        from .io_utils import atomic_write_text
+        from ..io_utils import atomic_write_text
 
         atomic_write_text(path, "path\treason\n" + "".join(f"{a}\t{r}\n" for a, r in summary.skipped))
     else:  # a rerun after the files were fixed: the old list would be wrong
@@ -234,13 +234,13 @@ def write_skipped(summary: SegmentSummary) -> None:
 
 
 def _check_output_dir(out: Path) -> None:
-    from .io_utils import check_output_dir
+    from ..io_utils import check_output_dir
 
     check_output_dir(out, 20)
 
 
 def _check_settings(out: Path, settings: dict[str, Any], overwrite: bool) -> None:
-    from .config import write_json
+    from ..config import write_json
 
     path = out / "segment_config.json"
     if path.exists() and not overwrite:
@@ -341,7 +341,7 @@ def _write(seg: Segmentation, audio: str, target: str, options: dict[str, Any]) 
 
 def _tiers_beside(audio: Path) -> list:
     """Tiers of a TextGrid with the audio's stem beside it (for --keep-tiers)."""
-    from .corpus.textgrid import read_textgrid
+    from ..corpus.textgrid import read_textgrid
 
     for candidate in (audio.with_suffix(".TextGrid"), audio.with_suffix(".textgrid")):
         if candidate.exists():

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import phonebound.audio.features as features_module
-import phonebound.detector as detector_module
+import phonebound.inference.detector as detector_module
 from phonebound.audio.features import base_features, stream_base_features
 from phonebound.audio.load import load_audio, stream_audio
 
@@ -33,7 +33,7 @@ def long_wav(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def detector(tagger_dir):
-    from phonebound.detector import load_detector
+    from phonebound.inference.detector import load_detector
 
     return load_detector(tagger_dir, backend="torch")
 
@@ -41,7 +41,7 @@ def detector(tagger_dir):
 @pytest.fixture(scope="module")
 def one_shot(detector, long_wav):
     """Features and scores of the whole recording at once: no chunk, no context, one block."""
-    from phonebound.segment import recording_features
+    from phonebound.inference.segment import recording_features
 
     feats, duration = recording_features(detector, long_wav)
     assert len(feats) == 6001 and duration == 60.0
@@ -50,7 +50,7 @@ def one_shot(detector, long_wav):
 
 def segment_with(monkeypatch, detector, wav, chunk, context, block_frames, block_seconds):
     """``phonebound.segment`` with the module settings that place chunks and blocks patched."""
-    seg_module = sys.modules["phonebound.segment"]  # (the package attribute is the callable module too)
+    seg_module = sys.modules["phonebound.inference.segment"]  # (the package attribute is the callable module too)
     monkeypatch.setattr(detector_module, "CHUNK_FRAMES", chunk)
     monkeypatch.setattr(detector_module, "CONTEXT_FRAMES", context)
     monkeypatch.setattr(features_module, "BLOCK_FRAMES", block_frames)
@@ -104,7 +104,7 @@ def test_boundaries_do_not_depend_on_chunks_or_blocks(monkeypatch, detector, lon
 def test_too_little_context_is_what_breaks_chunk_independence(detector, one_shot):
     """With 20 frames of context the LSTM's memory reaches beyond it: scores drift at chunk edges;
     still, ≥ 99 % of the one-shot boundaries are found within 10 ms."""
-    from phonebound.calibrate import decode_scores
+    from phonebound.inference.calibrate import decode_scores
 
     feats, whole = one_shot
     short = detector.scores_from_features(feats, chunk=500, context=20)
@@ -117,7 +117,7 @@ def test_too_little_context_is_what_breaks_chunk_independence(detector, one_shot
 
 def test_batched_recordings_score_as_when_alone(detector, one_shot, input_tree):
     """Short files share model batches with each other and with a long file's chunks."""
-    from phonebound.segment import recording_features
+    from phonebound.inference.segment import recording_features
 
     feats, _ = one_shot
     shorts = [recording_features(detector, p)[0] for p in input_tree["files"].values()]

@@ -94,7 +94,7 @@ def runner() -> CliRunner:
 @pytest.fixture(scope="session")
 def onnx_tagger_dir(tagger_dir, tmp_path_factory) -> Path:
     """A copy of the tiny tagger with its ONNX export (``model.onnx``) beside ``model.pt``."""
-    from phonebound.export import export_onnx
+    from phonebound.inference.export import export_onnx
 
     out = tmp_path_factory.mktemp("seg_onnx") / "model"
     shutil.copytree(tagger_dir, out)

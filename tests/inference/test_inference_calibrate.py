@@ -1,13 +1,13 @@
-"""Label-free decision calibration (phonebound.calibrate)."""
+"""Label-free decision calibration (phonebound.inference.calibrate)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from phonebound.calibrate import calibrated_decode, decode_scores, dev_statistics, peak_level, speech_seconds
 from phonebound.config import DecodeConfig
 from phonebound.errors import PhoneboundError
+from phonebound.inference.calibrate import calibrated_decode, decode_scores, dev_statistics, peak_level, speech_seconds
 
 
 def bumps(centres: list[int], heights: list[float], n: int = 400) -> np.ndarray:

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 from scipy.signal import find_peaks
 
-from .config import HOP_S, DecodeConfig
-from .metrics import match_boundaries
+from ..config import HOP_S, DecodeConfig
+from ..metrics import match_boundaries
 
 
 def pick_peaks(scores: Any, threshold: float | None = 0.5, distance: int = 2, prominence: float = 0.0,
@@ -60,7 +60,7 @@ def pick_peaks(scores: Any, threshold: float | None = 0.5, distance: int = 2, pr
 
 def decode(scores: Any, cfg: DecodeConfig, hop_s: float = HOP_S) -> tuple[np.ndarray, np.ndarray]:
     """:func:`pick_peaks` with the fields of ``cfg`` (calibration is not applied here: see
-    :func:`phonebound.calibrate.decode_scores`).
+    :func:`phonebound.inference.calibrate.decode_scores`).
 
     Returns (times in seconds, confidences).
     """

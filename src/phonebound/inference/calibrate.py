@@ -14,8 +14,9 @@ peaks than the isolated words of the dev set). Two label-free corrections, chose
     12 phones per second for read speech).
 
 Both statistics are measured on the dev split at the end of training and stored in the model.
-:func:`decode_scores` decodes with the model's calibration applied (plain :func:`~phonebound.decode.decode`
-when it is ``none``); decoding itself knows nothing of calibration.
+:func:`decode_scores` decodes with the model's calibration applied (plain
+:func:`~phonebound.inference.decode.decode` when it is ``none``); decoding itself knows nothing of
+calibration.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import find_peaks
 
-from .config import HOP_S, DecodeConfig
+from ..config import HOP_S, DecodeConfig
 from .decode import decode, pick_peaks
 
 PEAK_FLOOR = 0.05  # peaks below this are noise for every statistic here
@@ -86,7 +87,7 @@ def calibrated_decode(scores: Any, cfg: DecodeConfig, hop_s: float = HOP_S) -> t
             keep = np.sort(np.argsort(-conf, kind="stable")[:wanted])
             times, conf = times[keep], conf[keep]
         return times, conf
-    from .errors import PhoneboundError
+    from ..errors import PhoneboundError
 
     raise PhoneboundError(f"unknown calibration {cfg.calibrate!r}", fix="use none, normalize or rate")
 

@@ -8,7 +8,7 @@ from segment_checks import check_textgrid, file_duration
 
 from phonebound.cli import app
 from phonebound.demo import demo_clips
-from phonebound.detector import default_model_path
+from phonebound.inference.detector import default_model_path
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 REFERENCED = "synthetic_dutch.flac"  # the clip with a reference TextGrid beside it

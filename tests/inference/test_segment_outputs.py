@@ -9,13 +9,13 @@ import json
 import pytest
 from segment_checks import check_textgrid, file_duration, open_textgrid
 
-from phonebound.segment import segment, segment_paths
+from phonebound.inference.segment import segment, segment_paths
 
 
 @pytest.fixture(scope="module")
 def predictions(input_tree, tagger_dir) -> dict:
     """``phonebound.segment`` of each input file: what every writer must agree with."""
-    from phonebound.detector import load_detector
+    from phonebound.inference.detector import load_detector
 
     detector = load_detector(tagger_dir)
     return {name: segment(path, model=detector) for name, path in input_tree["files"].items()}

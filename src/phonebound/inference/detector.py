@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ._version import __version__
-from .audio.features import compute_features, frame_count, region_mfcc
-from .config import HOP_S, DecodeConfig, FeatureConfig, RegionConfig, from_dict, write_json
-from .errors import ModelError
+from .._version import __version__
+from ..audio.features import compute_features, frame_count, region_mfcc
+from ..config import HOP_S, DecodeConfig, FeatureConfig, RegionConfig, from_dict, write_json
+from ..errors import ModelError
 
 MODEL_FORMAT = 1
 WEIGHTS, CONFIG = "model.pt", "config.json"
@@ -61,7 +61,7 @@ class Detector:
     def kind(self) -> str:
         if self.session is not None:  # an exported tagger takes lengths; the registry would import torch
             return "tagger" if any(i.name == "lengths" for i in self.session.get_inputs()) else "window"
-        from .models import get_spec
+        from ..models import get_spec
 
         return get_spec(self.name).kind
 
@@ -112,8 +112,8 @@ class Detector:
                                  context: int | None = None) -> list[np.ndarray]:
         """Scores of several recordings at once: their chunks share batches (fast for short files)."""
         if self.kind == "untrained":
-            from .models import model_config
-            from .models.spectral import spectral_change
+            from ..models import model_config
+            from ..models.spectral import spectral_change
 
             cfg = model_config(self.name, self.config["model"].get("params"))
             return [spectral_change(f, cfg) for f in feats_list]
@@ -122,7 +122,7 @@ class Detector:
         return batched_tagger_scores(self.forward, feats_list, chunk, context)
 
     def _window_scores(self, audio: np.ndarray) -> np.ndarray:
-        from .dataset.windows import sliding_examples
+        from ..dataset.windows import sliding_examples
 
         rcfg = self.region_cfg
         mfcc = region_mfcc(audio, rcfg)
@@ -203,7 +203,7 @@ def save_model(directory: str | Path, module, config: dict[str, Any], half: bool
     float16 (half the file; loading casts them back to float32 parameters)."""
     import torch
 
-    from .io_utils import atomic_path
+    from ..io_utils import atomic_path
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -293,7 +293,7 @@ def load_detector(model: str | Path | None = None, device: str = "cpu", backend:
                                  "export the model again, or use --backend torch") from None
         if session is not None:
             return Detector(config, None, path, decode_cfg, session=session)
-    from .models import build_model, get_spec
+    from ..models import build_model, get_spec
 
     spec = get_spec(name)
     if spec.kind != "untrained" and backend == "onnx" and device == "cpu":

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from phonebound.config import DecodeConfig
-from phonebound.decode import decode, pick_peaks, tune_threshold
+from phonebound.inference.decode import decode, pick_peaks, tune_threshold
 from phonebound.metrics import match_boundaries
 
 

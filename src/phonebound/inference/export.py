@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError, PhoneboundError
+from ..errors import ModelError, PhoneboundError
 
 ONNX_FILE = "model.onnx"
 OPSET = 17
@@ -31,7 +31,7 @@ def export_onnx(model: str | Path, out: str | Path | None = None, check: bool = 
     out = Path(out) if out is not None else Path(detector.path) / ONNX_FILE
     module = detector.module.cpu().eval()
     dim = int(detector.config["input"]["dim"])
-    from .io_utils import atomic_path
+    from ..io_utils import atomic_path
 
     with atomic_path(out) as tmp:
         if detector.kind == "tagger":

@@ -71,7 +71,7 @@ def test_segment_an_array_at_44k_stereo(input_tree, detector, tmp_path):
 
 
 def test_integer_arrays_are_scaled_before_the_channel_mix(input_tree, detector):
-    from phonebound.segment import _array_to_mono
+    from phonebound.inference.segment import _array_to_mono
 
     x, _ = sf.read(input_tree["files"]["top"], dtype="int16")
     stereo = np.stack([x, x // 2], axis=1)

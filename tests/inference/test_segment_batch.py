@@ -13,7 +13,7 @@ from segment_checks import check_textgrid, file_duration
 
 from phonebound.cli import app
 from phonebound.errors import PhoneboundError
-from phonebound.segment import segment, segment_paths
+from phonebound.inference.segment import segment, segment_paths
 
 
 def outputs(out, suffix=".TextGrid") -> set[str]:

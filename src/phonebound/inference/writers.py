@@ -1,6 +1,6 @@
 """Output writers, chosen by format name: Praat TextGrids (long/short), CSV and JSON.
 
-Each writer takes a :class:`~phonebound.segment.Segmentation` and a path and writes atomically.
+Each writer takes a :class:`~phonebound.inference.segment.Segmentation` and a path and writes atomically.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import io
 import json
 from pathlib import Path
 
-from .corpus.textgrid import Tier, write_textgrid
-from .io_utils import atomic_write_text
+from ..corpus.textgrid import Tier, write_textgrid
+from ..io_utils import atomic_write_text
 
 PHONES_TIER, BOUNDARIES_TIER = "phones", "boundaries"
 

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 from phonebound.audio.load import load_audio
 from phonebound.cli import app
 from phonebound.demo import demo_clips
-from phonebound.detector import half_state, load_detector
 from phonebound.ensemble import build_ensemble
 from phonebound.errors import ModelError
-from phonebound.segment import segment
+from phonebound.inference.detector import half_state, load_detector
+from phonebound.inference.segment import segment
 
 from segment_checks import perturbed_default
 
@@ -51,7 +51,7 @@ def test_ensemble_threshold_is_the_best_of_its_dev_table(ensemble_dir):
 
 def test_ensemble_segments_and_exports_like_any_model(ensemble_dir):
     pytest.importorskip("onnxruntime")
-    from phonebound.export import export_onnx
+    from phonebound.inference.export import export_onnx
 
     _, result = ensemble_dir
     audio = load_audio(demo_clips()[0])
