@@ -54,7 +54,7 @@ def train_window_model(shared: Path, work: Path, protocol: dict) -> Path:
     real and synthetic sets that the notebook's generator could make (VoxAngeles + synth_nl)."""
     from phonebound.dataset.build import BuildConfig, build_dataset
     from phonebound.dataset.splits import SplitConfig, split_dataset
-    from phonebound.notebook import notebook_recipe
+    from phonebound.evaluation.notebook import notebook_recipe
     from phonebound.train import train
 
     model = work / "window_model"
@@ -78,7 +78,7 @@ def tuned_spectral_baseline(sets: dict[str, Path], protocol: dict):
     parts, exactly as a trained model's threshold is (untrained, but not handicapped)."""
     from dataclasses import replace
 
-    from phonebound.evaluate import reference_utterances, utterance_scores
+    from phonebound.evaluation.evaluate import reference_utterances, utterance_scores
     from phonebound.inference.decode import tune_decoding
     from phonebound.inference.detector import load_detector
 
@@ -98,7 +98,7 @@ def tuned_spectral_baseline(sets: dict[str, Path], protocol: dict):
 
 
 def evaluate_all(models: dict, sets: dict[str, Path], protocol: dict, calibrations: list[str]) -> list[dict]:
-    from phonebound.evaluate import evaluate
+    from phonebound.evaluation.evaluate import evaluate
 
     rows = []
     for label, model in models.items():

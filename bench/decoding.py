@@ -34,7 +34,7 @@ def set_scores(model: str, sets: dict[str, Path], protocol: dict,
                speeds: tuple[float, ...] = ()) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     """(scores, reference boundaries) per utterance of each set's dev and evaluation parts; with
     ``speeds``, each curve is the mean over copies of the audio played that many times faster."""
-    from phonebound.evaluate import reference_utterances, utterance_scores
+    from phonebound.evaluation.evaluate import reference_utterances, utterance_scores
     from phonebound.inference.detector import load_detector
 
     detector = load_detector(model)
@@ -108,7 +108,7 @@ def segmental_decode(scores: np.ndarray, threshold: float, lam: float, prior: tu
 
 
 def f1(pairs: list[tuple[np.ndarray, np.ndarray]], decode) -> float:
-    from phonebound.metrics import BoundaryCounts
+    from phonebound.evaluation.metrics import BoundaryCounts
 
     counts = BoundaryCounts(tol=0.02)
     for scores, ref in pairs:

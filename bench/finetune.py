@@ -27,7 +27,7 @@ def main() -> None:
     from phonebound.config import read_toml
     from phonebound.dataset.build import BuildConfig, build_dataset
     from phonebound.dataset.splits import SplitConfig, split_dataset
-    from phonebound.evaluate import evaluate
+    from phonebound.evaluation.evaluate import evaluate
     from phonebound.train import Recipe, train
 
     shared = require_shared()

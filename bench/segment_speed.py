@@ -46,7 +46,7 @@ def train_window_model(shared: Path, work: Path) -> Path:
     """A notebook window model (speed does not depend on how long it trained)."""
     from phonebound.dataset.build import BuildConfig, build_dataset
     from phonebound.dataset.splits import SplitConfig, split_dataset
-    from phonebound.notebook import notebook_recipe
+    from phonebound.evaluation.notebook import notebook_recipe
     from phonebound.train import train
 
     data = work / "window_data"

@@ -71,7 +71,7 @@ def main() -> None:
     import torch
 
     from phonebound.dataset.store import Dataset
-    from phonebound.notebook import notebook_recipe
+    from phonebound.evaluation.notebook import notebook_recipe
     from phonebound.train import Recipe
     from phonebound.training_loop import Loop
 

@@ -30,7 +30,7 @@ def __getattr__(name: str):
 
         return getattr(corpus, name)
     if name == "evaluate":
-        from .evaluate import evaluate
+        from .evaluation.evaluate import evaluate
 
         return evaluate
     raise AttributeError(f"module 'phonebound' has no attribute {name!r}")

@@ -194,7 +194,7 @@ def evaluate(
     calibrate: Optional[str] = typer.Option(None, help="none | normalize | rate (see README: calibration)."),
 ):
     """Score a model: boundary P/R/F1/R-value (±20 ms, one-to-one), frame metrics, plots."""
-    from .evaluate import evaluate as run, format_summary
+    from .evaluation.evaluate import evaluate as run, format_summary
 
     tolerances = tuple(float(t) for t in _split_list(tolerance))
     result = run(model, data, output, split=split, tolerances=tolerances, threshold=threshold, calibrate=calibrate)
@@ -237,7 +237,7 @@ def notebook(
     seed: int = typer.Option(0, help="Seed of the speaker split."),
 ):
     """The notebook's whole experiment, reproducibly: datasets, split, sweeps, final models, report."""
-    from .notebook import NotebookConfig, run_notebook, table_markdown
+    from .evaluation.notebook import NotebookConfig, run_notebook, table_markdown
 
     paths = _split_list(csv)
     if csv and len(paths) != 2:

@@ -167,7 +167,7 @@ class TaggerData:
     def frame_classes(self, k: int, n: int, factor: float = 1.0) -> np.ndarray:
         """Broad phone class (index into metrics.PHONE_CLASSES) of each of ``n`` frames of chunk ``k``
         played ``factor`` times faster."""
-        from .metrics import PHONE_CLASSES, guess_scheme, phone_class
+        from .evaluation.metrics import PHONE_CLASSES, guess_scheme, phone_class
 
         c = self.chunks[k]
         rec = self.datasets[c.dataset].records[c.index]

@@ -13,12 +13,12 @@ from typing import Any
 
 from .config import to_dict, write_json
 from .errors import ModelError
-from .evaluate import THRESHOLD_GRID, reference_utterances, utterance_scores
+from .evaluation.evaluate import THRESHOLD_GRID, reference_utterances, utterance_scores
+from .evaluation.metrics import BoundaryCounts
 from .inference.calibrate import dev_statistics
 from .inference.decode import pick_peaks, tune_threshold
 from .inference.detector import Detector, check_same_input, half_state, load_detector, save_model
 from .io_utils import check_output_dir
-from .metrics import BoundaryCounts
 
 
 @dataclass

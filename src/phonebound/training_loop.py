@@ -17,10 +17,10 @@ from .data import TaggerData, WindowData, check_compatible, soften
 from .dataset.store import Dataset
 from .distributed import Distributed, rank_seed
 from .errors import DatasetError, ModelError, PhoneboundError
+from .evaluation.metrics import BoundaryCounts, frame_metrics
 from .inference.calibrate import dev_statistics
 from .inference.decode import pick_peaks, tune_decoding, tune_threshold
 from .inference.detector import load_detector, save_model, tagger_scores
-from .metrics import BoundaryCounts, frame_metrics
 from .models import build_model, get_spec
 from .models.bilstm import AUXILIARY_HEADS
 from .train import (

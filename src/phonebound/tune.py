@@ -158,9 +158,9 @@ class TrialSeededSampler:
 def open_storage(storage: str, attempts: int = 5):
     """Optuna's RDB storage with heartbeats (a dead worker's trial is failed, then retried).
     Workers that start together on a new database may race to create its tables: retried."""
-    import optuna
-
     import inspect
+
+    import optuna
 
     engine_kwargs = {"connect_args": {"timeout": 60}} if storage.startswith("sqlite") else {}
     # Optuna 4.9 renamed failed_trial_callback (what to do with a dead worker's trial).
@@ -236,7 +236,7 @@ def summarise(study, out: Path, recipe: Recipe) -> dict[str, Any]:
     """Write trials.json, best_recipe.toml and the sweep plots."""
     import optuna
 
-    from . import plots
+    from .evaluation import plots
 
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not done:

@@ -16,9 +16,9 @@ from phonebound.audio.features import frame_count
 from phonebound.audio.load import load_audio
 from phonebound.dataset.build import BuildConfig, build_dataset
 from phonebound.dataset.store import Dataset
-from phonebound.evaluate import evaluate, reference_utterances
+from phonebound.evaluation.evaluate import evaluate, reference_utterances
 from phonebound.inference.detector import load_detector
-from phonebound.metrics import BoundaryCounts
+from phonebound.evaluation.metrics import BoundaryCounts
 from phonebound.train import Recipe, TrainConfig, train
 
 TOLERANCES = (0.01, 0.02, 0.03, 0.05)

@@ -1,4 +1,4 @@
-"""The notebook's experiment as one command (phonebound.notebook.run_notebook) on the tiny tone
+"""The notebook's experiment as one command (phonebound.evaluation.notebook.run_notebook) on the tiny tone
 corpus: the report and its plots, one speaker split shared by all three datasets, a final table
 built from the evaluations, a conclusion built from the table, and a rerun that resumes."""
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from phonebound.dataset.store import Dataset
-from phonebound.notebook import NotebookConfig, conclusion_table, run_notebook, table_markdown, written_conclusion
+from phonebound.evaluation.notebook import NotebookConfig, conclusion_table, run_notebook, table_markdown, written_conclusion
 
 CFG = NotebookConfig(hidden=(8,), lr=(0.01,), steps=(20, 40), tagger_epochs=1)  # dev = test = 0.15: one speaker each
 LAYOUTS = ("region", "difference", "sequence")

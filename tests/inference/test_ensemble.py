@@ -94,7 +94,7 @@ def test_ensemble_command_reports_dev_scores_and_bad_members_in_one_line(tmp_pat
 
 
 def test_bundled_accurate_model_is_the_default_plus_three_networks():
-    from phonebound.evaluate import evaluate
+    from phonebound.evaluation.evaluate import evaluate
     from phonebound.models.ensemble import EnsembleTagger
 
     default, accurate = load_detector("default", backend="torch"), load_detector("accurate", backend="torch")

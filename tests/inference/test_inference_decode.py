@@ -7,7 +7,7 @@ import pytest
 
 from phonebound.config import DecodeConfig
 from phonebound.inference.decode import decode, pick_peaks, tune_threshold
-from phonebound.metrics import match_boundaries
+from phonebound.evaluation.metrics import match_boundaries
 
 
 def _scores(n, peaks, height=0.9, base=0.05):

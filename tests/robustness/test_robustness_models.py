@@ -16,7 +16,7 @@ from phonebound.config import FeatureConfig
 from phonebound.dataset.build import BuildConfig, build_dataset
 from phonebound.dataset.splits import SplitConfig, split_dataset
 from phonebound.errors import DatasetError, ModelError
-from phonebound.evaluate import evaluate
+from phonebound.evaluation.evaluate import evaluate
 from phonebound.inference.detector import load_detector
 
 TINY_RECIPE = """

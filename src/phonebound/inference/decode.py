@@ -12,7 +12,7 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from ..config import HOP_S, DecodeConfig
-from ..metrics import match_boundaries
+from ..evaluation.metrics import match_boundaries
 
 
 def pick_peaks(scores: Any, threshold: float | None = 0.5, distance: int = 2, prominence: float = 0.0,

@@ -14,12 +14,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .config import to_dict, write_json
-from .dataset.build import BuildConfig, build_dataset
-from .dataset.seedcsv import import_csv
-from .dataset.splits import SplitConfig, split_dataset
-from .dataset.store import Dataset
-from .train import Recipe, TrainConfig
+from ..config import to_dict, write_json
+from ..dataset.build import BuildConfig, build_dataset
+from ..dataset.seedcsv import import_csv
+from ..dataset.splits import SplitConfig, split_dataset
+from ..dataset.store import Dataset
+from ..train import Recipe, TrainConfig
 
 RECIPE_DIR = Path(__file__).resolve().parents[2] / "recipes"
 
@@ -58,10 +58,10 @@ def notebook_recipe(steps: int | None = None) -> Recipe:
 
 def run_notebook(corpus: str | Path, out: str | Path, cfg: NotebookConfig = NotebookConfig(),
                  csv: tuple[Path, Path] | None = None, log=print) -> dict[str, Any]:
+    from ..train import train
+    from ..tune import run_trial
     from . import plots
     from .evaluate import evaluate
-    from .train import train
-    from .tune import run_trial
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -144,7 +144,7 @@ def _trial_recipe(recipe: Recipe, steps: int) -> Recipe:
 
 
 def _label_counts(region: Path, multiply: int) -> dict[str, dict[str, int]]:
-    from .data import WindowData
+    from ..data import WindowData
 
     train = WindowData([Dataset(region)], "train")
     pos = int(train.labels.sum())
@@ -209,7 +209,7 @@ def written_conclusion(rows: list[dict[str, Any]]) -> str:
 
 
 def write_report(out: Path, cfg: NotebookConfig, counts, sweeps, best, results, table, corpus, csv) -> Path:
-    from .io_utils import atomic_write_text
+    from ..io_utils import atomic_write_text
 
     def img(name: str, alt: str) -> str:
         return f"![{alt}]({name})\n" if (out / name).exists() else ""

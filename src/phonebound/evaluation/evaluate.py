@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from .audio.load import load_audio
-from .config import HOP_S, write_json
-from .corpus.types import EDGE_S
-from .errors import PhoneboundError
-from .inference.calibrate import decode_scores
-from .inference.decode import tune_threshold
-from .inference.detector import Detector, load_detector
+from ..audio.load import load_audio
+from ..config import HOP_S, write_json
+from ..corpus.types import EDGE_S
+from ..errors import PhoneboundError
+from ..inference.calibrate import decode_scores
+from ..inference.decode import tune_threshold
+from ..inference.detector import Detector, load_detector
 from .metrics import BoundaryCounts, frame_metrics, position_recall, transition_recall
 
 DEFAULT_TOLERANCES = (0.01, 0.02, 0.03, 0.05)
@@ -63,7 +63,7 @@ def reference_utterances(data: str | Path, split: str | None = None) -> tuple[li
     split actually used."""
     data = Path(data)
     if (data / "dataset.json").exists():
-        from .dataset.store import Dataset
+        from ..dataset.store import Dataset
 
         ds = Dataset(data)
         has_splits = any(ds.table.column("split").to_pylist())
@@ -80,7 +80,7 @@ def reference_utterances(data: str | Path, split: str | None = None) -> tuple[li
                                      r.boundaries_array, list(r.phone_label), np.asarray(r.phone_start),
                                      (lambda i=i: np.asarray(ds.features(i))) if feats_cfg else None, feats_cfg))
         return utts, [], split
-    from .corpus import discover, read_item
+    from ..corpus import discover, read_item
 
     _, found = discover(data)
     utts, skipped = [], []
@@ -177,8 +177,8 @@ def region_metrics(detector: Detector, data: str | Path, split: str) -> dict[str
         return None
     import torch
 
-    from .data import WindowData
-    from .dataset.store import Dataset
+    from ..data import WindowData
+    from ..dataset.store import Dataset
 
     ds = Dataset(data)
     if ds.layout == "sequence" or ds.meta["config"].get("region") != detector.config["input"].get("region"):

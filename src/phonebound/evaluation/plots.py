@@ -19,7 +19,7 @@ def _pyplot():
 
 
 def _save(fig, path: Path) -> Path:
-    from .io_utils import atomic_path
+    from ..io_utils import atomic_path
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
@@ -97,8 +97,8 @@ def example_utterance(audio: np.ndarray, ref: np.ndarray | None, hyp: np.ndarray
                       path: Path, title: str = "", labels: list[tuple[float, str]] | None = None) -> Path:
     """Log-mel spectrogram with reference (green, solid) and predicted (red, dashed) boundaries,
     and the detector's per-frame score below."""
-    from .audio.features import base_features
-    from .config import FeatureConfig
+    from ..audio.features import base_features
+    from ..config import FeatureConfig
 
     plt = _pyplot()
     spec = base_features(audio, FeatureConfig(kind="logmel", n_mels=64)).T

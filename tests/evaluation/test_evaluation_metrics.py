@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
-from phonebound.metrics import (
+from phonebound.evaluation.metrics import (
     PHONE_CLASSES,
     BoundaryCounts,
     evaluate_boundaries,
