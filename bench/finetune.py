@@ -28,7 +28,7 @@ def main() -> None:
     from phonebound.dataset.build import BuildConfig, build_dataset
     from phonebound.dataset.splits import SplitConfig, split_dataset
     from phonebound.evaluation.evaluate import evaluate
-    from phonebound.train import Recipe, train
+    from phonebound.training.recipe import Recipe, train
 
     shared = require_shared()
     languages = read_toml(REPO / "recipes" / "accuracy.toml")["sets"]["voxangeles"]["test_keys"]

@@ -72,8 +72,8 @@ def main() -> None:
 
     from phonebound.dataset.store import Dataset
     from phonebound.evaluation.notebook import notebook_recipe
-    from phonebound.train import Recipe
-    from phonebound.training_loop import Loop
+    from phonebound.training.loop import Loop
+    from phonebound.training.recipe import Recipe
 
     data = build(require_shared(), args.work)
     devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]

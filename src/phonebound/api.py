@@ -90,7 +90,7 @@ def train(datasets, output, *, config=None, model=None, params=None, augment=Non
           progress=False, **train_options):
     from dataclasses import replace
 
-    from .train import Recipe, train as run
+    from .training.recipe import Recipe, train as run
 
     check_output_dir(output, 50)  # fail before any work, not at the first checkpoint
     recipe = Recipe.load(config).with_overrides(model=model, model_params=params, **train_options)
@@ -115,8 +115,8 @@ def print_train_result(result, console) -> None:
 
 
 def tune(datasets, output, *, trials=20, storage=None, study_name="phonebound", config=None, model=None, timeout=None):
-    from .train import Recipe
-    from .tune import tune as run
+    from .training.recipe import Recipe
+    from .training.tune import tune as run
 
     check_output_dir(output, 50)
     recipe = Recipe.load(config).with_overrides(model=model)

@@ -176,7 +176,7 @@ def train(
                        epochs=epochs, lr=lr, batch_size=batch_size, balance=balance, multiply=multiply, metric=metric,
                        patience=patience, seed=seed, threads=threads, device=device, augment=augment, init=init,
                        resume=resume, progress=sys.stderr.isatty())
-    from .distributed import is_main_process
+    from .training.distributed import is_main_process
 
     if is_main_process():  # under torchrun every rank returns the same result: print it once
         api.print_train_result(result, out)
@@ -318,7 +318,7 @@ def ensemble(
     half: bool = typer.Option(False, help="Store the weights in float16: half the file size."),
 ):
     """Combine trained taggers into one model (mean of their probabilities): more accurate, slower."""
-    from .ensemble import build_ensemble
+    from .training.ensemble import build_ensemble
 
     r = build_ensemble(model, output, dev, split=split, half=half)
     b = r.dev["boundary"]

@@ -19,7 +19,7 @@ from phonebound.dataset.store import Dataset
 from phonebound.evaluation.evaluate import evaluate, reference_utterances
 from phonebound.inference.detector import load_detector
 from phonebound.evaluation.metrics import BoundaryCounts
-from phonebound.train import Recipe, TrainConfig, train
+from phonebound.training.recipe import Recipe, TrainConfig, train
 
 TOLERANCES = (0.01, 0.02, 0.03, 0.05)
 PLOTS = ("pr_threshold.png", "offsets.png", "confusion.png", "training_curves.png", "example_1.png")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from phonebound.audio.load import load_audio
 from phonebound.cli import app
 from phonebound.demo import demo_clips
-from phonebound.ensemble import build_ensemble
+from phonebound.training.ensemble import build_ensemble
 from phonebound.errors import ModelError
 from phonebound.inference.detector import half_state, load_detector
 from phonebound.inference.segment import segment
@@ -109,7 +109,7 @@ def test_bundled_accurate_model_is_the_default_plus_three_networks():
 
 
 def test_an_ensemble_cannot_initialise_training(tone_sequence_dataset, tmp_path):
-    from phonebound.train import Recipe, TrainConfig, train
+    from phonebound.training.recipe import Recipe, TrainConfig, train
 
     with pytest.raises(ModelError, match="cannot be fine-tuned"):
         train([tone_sequence_dataset], tmp_path / "m", Recipe(train=TrainConfig(steps=1)), init="accurate")

@@ -129,7 +129,7 @@ def test_fine_tune_a_model_on_a_dataset_with_other_features(datasets, tiny_model
 
 
 def test_resume_after_the_dataset_was_rebuilt_with_other_features(datasets, tmp_path):
-    from phonebound.train import Recipe, train
+    from phonebound.training.recipe import Recipe, train
 
     recipe = Recipe.from_dict({"model": {"name": "bilstm", "hidden": 8, "layers": 1, "dropout": 0.0},
                                "train": {"steps": 4, "threads": 1, "eval_every": 2, "checkpoint_every": 1}})
@@ -146,7 +146,7 @@ def test_resume_after_the_dataset_was_rebuilt_with_other_features(datasets, tmp_
 def test_training_reads_features_through_the_memmap(datasets):
     """A dataset larger than RAM cannot be made here; instead: a training example is a view of
     the memory-mapped shard (only its rows are read), never a copy of the dataset."""
-    from phonebound.data import TaggerData
+    from phonebound.training.batches import TaggerData
     from phonebound.dataset.store import Dataset
 
     ds = Dataset(datasets["logmel"])

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from phonebound.data import TaggerData, WindowData, soften
+from phonebound.training.batches import TaggerData, WindowData, soften
 from phonebound.dataset.store import Dataset
-from phonebound.train import Recipe, TrainConfig, train
+from phonebound.training.recipe import Recipe, TrainConfig, train
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_window_batches_are_a_function_of_seed_and_step(region):
 
 
 def test_loop_uses_natural_dev_with_oversampled_train(tone_region_dataset, region, tmp_path):
-    from phonebound.training_loop import Loop
+    from phonebound.training.loop import Loop
 
     recipe = Recipe(model={"name": "window", "hidden": 4},
                     train=TrainConfig(steps=3, threads=1, batch_size=16, balance="oversample", multiply=9,

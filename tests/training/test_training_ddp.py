@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from phonebound.dataset.store import Dataset
-from phonebound.train import Recipe, TrainConfig, train
-from phonebound.training_loop import Loop
+from phonebound.training.recipe import Recipe, TrainConfig, train
+from phonebound.training.loop import Loop
 
 pytest.importorskip("torch.distributed")
 if not torch.distributed.is_available():
@@ -61,7 +61,7 @@ checkpoint_every = 4
 # Runs the CLI like ``-m phonebound`` and also saves each rank's final weights (rank{N}.pt in OUT).
 RECORDING_MAIN = """
 import sys, torch
-from phonebound import training_loop
+from phonebound.training import loop as training_loop
 run = training_loop.Loop.run
 def recorded(self, *args, **kwargs):
     result = run(self, *args, **kwargs)

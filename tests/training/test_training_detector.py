@@ -9,8 +9,8 @@ import torch
 from phonebound.audio.load import load_audio
 from phonebound.dataset.store import Dataset
 from phonebound.inference.detector import Detector, load_detector, tagger_scores
-from phonebound.train import Recipe, TrainConfig
-from phonebound.training_loop import Loop
+from phonebound.training.recipe import Recipe, TrainConfig
+from phonebound.training.loop import Loop
 
 
 def _trained(dataset, out, model: dict, **train_kw):

@@ -11,12 +11,12 @@ from test_training_run import _check_exact_resume, tagger_recipe, window_recipe
 
 from phonebound.audio.augment import AugmentConfig
 from phonebound.config import FeatureConfig
-from phonebound.data import TaggerData
+from phonebound.training.batches import TaggerData
 from phonebound.dataset.store import Dataset
-from phonebound.distill import TeacherEnsemble
+from phonebound.training.distill import TeacherEnsemble
 from phonebound.errors import ModelError, PhoneboundError
 from phonebound.inference.detector import load_detector
-from phonebound.train import TrainConfig, train
+from phonebound.training.recipe import TrainConfig, train
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from phonebound.dataset.splits import SplitConfig, split_dataset
 from phonebound.errors import DatasetError, ModelError, PhoneboundError
 from phonebound.inference.detector import load_detector
-from phonebound.train import Recipe, TrainConfig, train
+from phonebound.training.recipe import Recipe, TrainConfig, train
 
 
 def tiny(model: dict, **kw) -> Recipe:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from phonebound.audio.augment import AugmentConfig
-from phonebound.train import Recipe, TrainConfig, lr_at, train
+from phonebound.training.recipe import Recipe, TrainConfig, lr_at, train
 
 
 def tagger_recipe(**train_kw) -> Recipe:
@@ -167,7 +167,7 @@ def test_resume_with_another_recipe_is_refused(tone_region_dataset, tmp_path):
 def _interrupt(monkeypatch, method: str, call: int, after: bool):
     """Make ``Loop.<method>`` raise KeyboardInterrupt on its ``call``-th call, after running
     (``after``: e.g. a forward pass has drawn dropout masks) or instead of running."""
-    from phonebound.training_loop import Loop
+    from phonebound.training.loop import Loop
 
     original = getattr(Loop, method)
     calls = {"n": 0}
@@ -228,7 +228,7 @@ def test_reopening_a_finished_run_holds_its_best_weights(tone_region_dataset, tm
     """Regression: Loop.run(resume=True) on a finished run returned early with freshly initialised
     weights, so tuning re-evaluated a random model when a trial's parameters repeated."""
     from phonebound.dataset.store import Dataset
-    from phonebound.training_loop import Loop
+    from phonebound.training.loop import Loop
 
     recipe = window_recipe(steps=30)
     out = tmp_path / "finished"

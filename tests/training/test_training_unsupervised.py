@@ -15,7 +15,7 @@ from phonebound.dataset.store import Dataset
 from phonebound.errors import PhoneboundError
 from phonebound.inference.detector import load_detector
 from phonebound.models import build_model
-from phonebound.train import Recipe, TrainConfig, train
+from phonebound.training.recipe import Recipe, TrainConfig, train
 
 UNSUP = {"name": "contrastive", "conv_channels": 16, "conv_layers": 2, "projection": 8, "negatives": 4}
 
@@ -96,7 +96,7 @@ SELF = {"name": "unsupervised", "hidden": 8, "layers": 1, "dropout": 0.0}
 
 def test_self_training_never_reads_the_alignments(tone_sequence_dataset):
     """The student's targets are the spectral teacher's peaks, whatever the dataset's alignments say."""
-    from phonebound.data import TaggerData
+    from phonebound.training.batches import TaggerData
     from phonebound.models.spectral import SpectralTeacher
 
     ds = Dataset(tone_sequence_dataset)

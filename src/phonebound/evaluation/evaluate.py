@@ -177,8 +177,8 @@ def region_metrics(detector: Detector, data: str | Path, split: str) -> dict[str
         return None
     import torch
 
-    from ..data import WindowData
     from ..dataset.store import Dataset
+    from ..training.batches import WindowData
 
     ds = Dataset(data)
     if ds.layout == "sequence" or ds.meta["config"].get("region") != detector.config["input"].get("region"):

@@ -19,7 +19,7 @@ from ..dataset.build import BuildConfig, build_dataset
 from ..dataset.seedcsv import import_csv
 from ..dataset.splits import SplitConfig, split_dataset
 from ..dataset.store import Dataset
-from ..train import Recipe, TrainConfig
+from ..training.recipe import Recipe, TrainConfig
 
 RECIPE_DIR = Path(__file__).resolve().parents[2] / "recipes"
 
@@ -58,8 +58,8 @@ def notebook_recipe(steps: int | None = None) -> Recipe:
 
 def run_notebook(corpus: str | Path, out: str | Path, cfg: NotebookConfig = NotebookConfig(),
                  csv: tuple[Path, Path] | None = None, log=print) -> dict[str, Any]:
-    from ..train import train
-    from ..tune import run_trial
+    from ..training.recipe import train
+    from ..training.tune import run_trial
     from . import plots
     from .evaluate import evaluate
 
@@ -144,7 +144,7 @@ def _trial_recipe(recipe: Recipe, steps: int) -> Recipe:
 
 
 def _label_counts(region: Path, multiply: int) -> dict[str, dict[str, int]]:
-    from ..data import WindowData
+    from ..training.batches import WindowData
 
     train = WindowData([Dataset(region)], "train")
     pos = int(train.labels.sum())

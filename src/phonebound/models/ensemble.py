@@ -1,6 +1,6 @@
 """Several trained taggers as one model: the mean of their boundary probabilities.
 
-Built from trained model directories by ``phonebound ensemble`` (see ``phonebound.ensemble``),
+Built from trained model directories by ``phonebound ensemble`` (see ``phonebound.training.ensemble``),
 then saved, exported, evaluated and used by ``segment`` as any tagger. Averaging four networks
 trained on different data or augmentation scored higher on every unseen real-speech set than any one
 of them (bench/results/accuracy.md, row 23), in 2.2 times the default's segmenting time.

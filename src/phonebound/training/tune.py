@@ -26,10 +26,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .config import to_dict, write_json, write_toml
-from .errors import PhoneboundError
-from .models import get_spec
-from .train import Recipe
+from ..config import to_dict, write_json, write_toml
+from ..errors import PhoneboundError
+from ..models import get_spec
+from .recipe import Recipe
 
 # The notebook's three hand-swept knobs for the window model; a compact space for the tagger.
 SEARCH_SPACES: dict[str, dict[str, tuple]] = {
@@ -82,8 +82,8 @@ def run_trial(datasets: list[Path], out: Path, recipe: Recipe, params: dict[str,
               on_eval: Callable[[int, float], None] | None = None) -> dict[str, Any]:
     """Train one configuration (resuming its directory if it exists) and return its dev and
     train metrics at the natural class ratio."""
-    from .dataset.store import Dataset
-    from .training_loop import Loop
+    from ..dataset.store import Dataset
+    from .loop import Loop
 
     directory = trial_dir(out, params)
     r = apply_params(recipe, params)
@@ -236,7 +236,7 @@ def summarise(study, out: Path, recipe: Recipe) -> dict[str, Any]:
     """Write trials.json, best_recipe.toml and the sweep plots."""
     import optuna
 
-    from .evaluation import plots
+    from ..evaluation import plots
 
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not done:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import FeatureConfig
-from .errors import ModelError
-from .inference.detector import Detector, load_detector
+from ..config import FeatureConfig
+from ..errors import ModelError
+from ..inference.detector import Detector, load_detector
 
 
 class TeacherEnsemble:

@@ -11,14 +11,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .config import to_dict, write_json
-from .errors import ModelError
-from .evaluation.evaluate import THRESHOLD_GRID, reference_utterances, utterance_scores
-from .evaluation.metrics import BoundaryCounts
-from .inference.calibrate import dev_statistics
-from .inference.decode import pick_peaks, tune_threshold
-from .inference.detector import Detector, check_same_input, half_state, load_detector, save_model
-from .io_utils import check_output_dir
+from ..config import to_dict, write_json
+from ..errors import ModelError
+from ..evaluation.evaluate import THRESHOLD_GRID, reference_utterances, utterance_scores
+from ..evaluation.metrics import BoundaryCounts
+from ..inference.calibrate import dev_statistics
+from ..inference.decode import pick_peaks, tune_threshold
+from ..inference.detector import Detector, check_same_input, half_state, load_detector, save_model
+from ..io_utils import check_output_dir
 
 
 @dataclass
@@ -35,7 +35,7 @@ def build_ensemble(models: list[str | Path], out: str | Path, dev: list[str | Pa
     tuned for boundary F1 on the ``split`` utterances of the ``dev`` datasets. ``half`` stores the
     weights in float16, as the bundled ``accurate`` model is (its scores are the float32 ones to
     three decimals on every set of the accuracy table), and tunes on those weights."""
-    from .models import build_model
+    from ..models import build_model
 
     if len(models) < 2:
         raise ModelError("an ensemble needs at least two models", ", ".join(map(str, models)) or None,

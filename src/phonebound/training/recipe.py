@@ -17,11 +17,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .audio.augment import AugmentConfig
-from .config import DecodeConfig, from_dict, read_toml, to_dict
-from .dataset.store import Dataset
-from .errors import ModelError, PhoneboundError
-from .io_utils import atomic_path
+from ..audio.augment import AugmentConfig
+from ..config import DecodeConfig, from_dict, read_toml, to_dict
+from ..dataset.store import Dataset
+from ..errors import ModelError, PhoneboundError
+from ..io_utils import atomic_path
 
 BALANCES = ("weight", "oversample", "none")
 LR_SCHEDULES = ("constant", "cosine")
@@ -137,7 +137,7 @@ def train(datasets: list[str | Path], out: str | Path, recipe: Recipe = Recipe()
     stops early without marking the run finished (used to test interruption). ``on_eval(step,
     value)`` is called after each dev evaluation; raising from it stops the run (tuning prunes so).
     """
-    from .training_loop import Loop
+    from .loop import Loop
 
     loop = Loop([Dataset(d) for d in datasets], Path(out), recipe, init=init, progress=progress, on_eval=on_eval)
     try:

@@ -19,8 +19,8 @@ TRIALS = 6
 WORKER = """
 import json, sys, time, warnings
 from pathlib import Path
-from phonebound.train import Recipe, TrainConfig
-from phonebound.tune import tune
+from phonebound.training.recipe import Recipe, TrainConfig
+from phonebound.training.tune import tune
 
 dataset, out, storage, go = sys.argv[1:]
 recipe = Recipe(model={"name": "window", "hidden": 8},
@@ -90,7 +90,7 @@ def test_two_tune_processes_share_one_study(tone_region_dataset, tmp_path):
 
 def test_draws_depend_on_the_trial_number_only():
     """One worker stays reproducible; trial n draws the same whichever process runs it."""
-    from phonebound.tune import TrialSeededSampler
+    from phonebound.training.tune import TrialSeededSampler
 
     def draws(n: int) -> list[dict]:
         study = optuna.create_study(sampler=TrialSeededSampler(3), direction="maximize")
@@ -104,7 +104,7 @@ def test_draws_depend_on_the_trial_number_only():
 def test_same_parameters_take_turns_on_one_trial_directory(tmp_path):
     import threading
 
-    from phonebound.tune import _TrialDirLock
+    from phonebound.training.tune import _TrialDirLock
 
     directory = tmp_path / "trials" / "abc"
     entered = threading.Event()
@@ -123,7 +123,7 @@ def test_same_parameters_take_turns_on_one_trial_directory(tmp_path):
 
 
 def test_a_bad_storage_url_fails_at_once(monkeypatch):
-    from phonebound import tune
+    from phonebound.training import tune
     from phonebound.errors import PhoneboundError
 
     waits: list[float] = []

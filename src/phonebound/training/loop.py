@@ -1,4 +1,4 @@
-"""The training loop behind :func:`phonebound.train.train`, for taggers and window models."""
+"""The training loop behind :func:`phonebound.training.recipe.train`, for taggers and window models."""
 
 from __future__ import annotations
 
@@ -12,18 +12,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import HOP_S, FeatureConfig, to_dict
-from .data import TaggerData, WindowData, check_compatible, soften
-from .dataset.store import Dataset
+from ..config import HOP_S, FeatureConfig, to_dict
+from ..dataset.store import Dataset
+from ..errors import DatasetError, ModelError, PhoneboundError
+from ..evaluation.metrics import BoundaryCounts, frame_metrics
+from ..inference.calibrate import dev_statistics
+from ..inference.decode import pick_peaks, tune_decoding, tune_threshold
+from ..inference.detector import load_detector, save_model, tagger_scores
+from ..models import build_model, get_spec
+from ..models.bilstm import AUXILIARY_HEADS
+from .batches import TaggerData, WindowData, check_compatible, soften
 from .distributed import Distributed, rank_seed
-from .errors import DatasetError, ModelError, PhoneboundError
-from .evaluation.metrics import BoundaryCounts, frame_metrics
-from .inference.calibrate import dev_statistics
-from .inference.decode import pick_peaks, tune_decoding, tune_threshold
-from .inference.detector import load_detector, save_model, tagger_scores
-from .models import build_model, get_spec
-from .models.bilstm import AUXILIARY_HEADS
-from .train import (
+from .recipe import (
     Recipe,
     TrainResult,
     append_jsonl,
@@ -83,7 +83,7 @@ class Loop:
                                       fix="use --balance weight (or none) with the bilstm tagger")
             teacher = None
             if get_spec(self.recipe.model_name).teacher == "spectral":  # self-training: alignments never read
-                from .models.spectral import SpectralTeacher
+                from ..models.spectral import SpectralTeacher
 
                 teacher = SpectralTeacher()
             distill = None
@@ -304,8 +304,8 @@ class Loop:
 
     def _window_boundaries(self, final: bool) -> dict[str, Any]:
         """Slide the window classifier over the dev utterances' audio, as segment does."""
-        from .audio.load import load_audio
-        from .inference.detector import Detector
+        from ..audio.load import load_audio
+        from ..inference.detector import Detector
 
         detector = Detector(self._model_config(), self.model.cpu(), decode_cfg=self.decode_cfg)
         scores, refs, targets = [], [], []
@@ -378,7 +378,7 @@ class Loop:
         step, epoch, pos = (state["step"], state["epoch"], state["pos"]) if state else (0, 0, 0)
         best, bad = (state["best"], state["bad_evals"]) if state else ({}, 0)
         if is_main and state is None:
-            from .config import write_json
+            from ..config import write_json
 
             write_json(self.out / "recipe.json", self.recipe.to_dict())
             (self.out / "metrics.jsonl").unlink(missing_ok=True)
@@ -529,7 +529,7 @@ class Loop:
         config["dev"] = {k: v for k, v in dev.items() if k != "threshold_table"}
         config["best_step"] = best.get("step", 0)
         save_model(self.out, self.model, config)
-        from .config import write_json
+        from ..config import write_json
 
         write_json(self.out / "dev_metrics.json", {"best_step": best.get("step", 0), **dev})
         return {**best, "dev": dev}

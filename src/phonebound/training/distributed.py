@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import torch
 
-from .errors import PhoneboundError
+from ..errors import PhoneboundError
 
 T = TypeVar("T")
 TIMEOUT_ENV = "PHONEBOUND_DIST_TIMEOUT"  # seconds a rank waits for the others (rank 0's dev evaluation)

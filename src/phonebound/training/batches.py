@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .audio.augment import AugmentConfig, augment
-from .audio.features import compute_features, frame_count, time_to_frame
-from .audio.load import load_audio
-from .config import FeatureConfig
-from .dataset.store import Dataset
-from .errors import DatasetError
+from ..audio.augment import AugmentConfig, augment
+from ..audio.features import compute_features, frame_count, time_to_frame
+from ..audio.load import load_audio
+from ..config import FeatureConfig
+from ..dataset.store import Dataset
+from ..errors import DatasetError
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ class TaggerData:
     def frame_classes(self, k: int, n: int, factor: float = 1.0) -> np.ndarray:
         """Broad phone class (index into metrics.PHONE_CLASSES) of each of ``n`` frames of chunk ``k``
         played ``factor`` times faster."""
-        from .evaluation.metrics import PHONE_CLASSES, guess_scheme, phone_class
+        from ..evaluation.metrics import PHONE_CLASSES, guess_scheme, phone_class
 
         c = self.chunks[k]
         rec = self.datasets[c.dataset].records[c.index]

@@ -1,4 +1,4 @@
-"""Optuna tuning (phonebound.tune): best recipe, trial records, sweep plots, a study that a rerun
+"""Optuna tuning (phonebound.training.tune): best recipe, trial records, sweep plots, a study that a rerun
 continues without retraining finished trials, and trials that resume to the same record."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from phonebound.train import Recipe, TrainConfig
-from phonebound.tune import apply_params, run_trial, trial_dir, tune
+from phonebound.training.recipe import Recipe, TrainConfig
+from phonebound.training.tune import apply_params, run_trial, trial_dir, tune
 
 pytest.importorskip("optuna")
 

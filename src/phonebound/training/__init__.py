@@ -1,0 +1,1 @@
+"""Datasets and a recipe in, a model directory out."""
