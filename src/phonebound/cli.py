@@ -295,7 +295,7 @@ def pseudo_label_command(
     threshold: Optional[float] = typer.Option(None, help="Decision threshold (default: the first model's)."),
 ):
     """Label recordings with a model's boundaries and broad phone classes, as a TextGrid corpus to train on."""
-    from .pseudolabel import pseudo_label
+    from .workflows.pseudolabel import pseudo_label
 
     s = pseudo_label(inputs, output, model=model, threshold=threshold)
     out.print(f"pseudo-labelled {s.written} recording(s) ({s.audio_seconds / 60:.1f} min, {s.boundaries} boundaries) "
@@ -342,7 +342,7 @@ def export_model(model: str = typer.Argument(..., help="Model directory ('defaul
 def demo(output: Path = typer.Argument(Path("phonebound-demo"), help="Folder for the TextGrids and PNGs."),
          model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory (default: bundled).")):
     """Segment a few bundled clips with the bundled model: the quickest way to see phonebound work."""
-    from .demo import format_demo, run_demo
+    from .workflows.demo import format_demo, run_demo
 
     out.print(format_demo(run_demo(output, model)), highlight=False)
 

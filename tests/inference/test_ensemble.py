@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from phonebound.audio.load import load_audio
 from phonebound.cli import app
-from phonebound.demo import demo_clips
+from phonebound.workflows.demo import demo_clips
 from phonebound.training.ensemble import build_ensemble
 from phonebound.errors import ModelError
 from phonebound.inference.detector import half_state, load_detector
@@ -116,7 +116,7 @@ def test_an_ensemble_cannot_initialise_training(tone_sequence_dataset, tmp_path)
 
 
 def test_the_accurate_ensemble_pseudo_labels_with_its_mean_classes(tmp_path):
-    from phonebound.pseudolabel import load_teacher, pseudo_label
+    from phonebound.workflows.pseudolabel import load_teacher, pseudo_label
 
     teacher = load_teacher("accurate")
     summary = pseudo_label([demo_clips()[0]], tmp_path / "pl", model="accurate")

@@ -9,10 +9,10 @@ from praatio import textgrid
 
 from phonebound.dataset.build import BuildConfig, build_dataset
 from phonebound.dataset.store import Dataset
-from phonebound.demo import demo_clips
+from phonebound.workflows.demo import demo_clips
 from phonebound.errors import ModelError
 from phonebound.evaluation.metrics import PHONE_CLASSES, guess_scheme, phone_class
-from phonebound.pseudolabel import CLASS_SYMBOL, label_segments, pseudo_label
+from phonebound.workflows.pseudolabel import CLASS_SYMBOL, label_segments, pseudo_label
 from segment_checks import perturbed_default
 
 
@@ -71,7 +71,7 @@ def test_cli_writes_the_corpus_and_a_bad_file_is_one_line(tmp_path, runner):
 
 def test_teacher_outputs_match_segment_scores_and_an_ensemble_averages_them(tmp_path):
     from phonebound.audio.load import load_audio
-    from phonebound.pseudolabel import ensemble_outputs, frame_outputs
+    from phonebound.workflows.pseudolabel import ensemble_outputs, frame_outputs
 
     default, other = perturbed_default(tmp_path / "other")
     feats = default.features(load_audio(demo_clips()[0]))

@@ -7,7 +7,7 @@ import re
 from segment_checks import check_textgrid, file_duration
 
 from phonebound.cli import app
-from phonebound.demo import demo_clips
+from phonebound.workflows.demo import demo_clips
 from phonebound.inference.detector import default_model_path
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .audio.load import is_audio_file, load_audio
+from ..audio.load import is_audio_file, load_audio
 
 
 def demo_clips() -> list[Path]:
@@ -18,12 +18,12 @@ def demo_clips() -> list[Path]:
 def run_demo(out: str | Path = "phonebound-demo", model: str | Path | None = None, log=print) -> dict[str, Any]:
     """Segment each bundled clip with ``model`` (default: the bundled one); write a TextGrid and a
     PNG per clip into ``out`` and return the per-clip summary."""
-    from .corpus.textgrid import find_phone_tier, intervals_to_phones, read_textgrid
-    from .evaluation import plots
-    from .evaluation.metrics import BoundaryCounts
-    from .inference.detector import load_detector
-    from .inference.segment import segment
-    from .inference.writers import WRITERS
+    from ..corpus.textgrid import find_phone_tier, intervals_to_phones, read_textgrid
+    from ..evaluation import plots
+    from ..evaluation.metrics import BoundaryCounts
+    from ..inference.detector import load_detector
+    from ..inference.segment import segment
+    from ..inference.writers import WRITERS
 
     t0 = time.perf_counter()
     out = Path(out)
