@@ -79,7 +79,7 @@ def tuned_spectral_baseline(sets: dict[str, Path], protocol: dict):
     from dataclasses import replace
 
     from phonebound.evaluation.evaluate import reference_utterances, utterance_scores
-    from phonebound.inference.decode import tune_decoding
+    from phonebound.evaluation.thresholds import tune_decoding
     from phonebound.inference.detector import load_detector
 
     detector = load_detector("spectral")

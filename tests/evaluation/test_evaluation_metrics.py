@@ -12,19 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
-from phonebound.evaluation.metrics import (
-    PHONE_CLASSES,
-    BoundaryCounts,
-    evaluate_boundaries,
-    frame_metrics,
-    guess_scheme,
-    lenient_hits,
-    match_boundaries,
-    phone_class,
-    r_value,
-    position_recall,
-    transition_recall,
-)
+from phonebound.evaluation.breakdowns import position_recall, transition_recall
+from phonebound.evaluation.frames import frame_metrics
+from phonebound.evaluation.metrics import BoundaryCounts, evaluate_boundaries, lenient_hits, match_boundaries, r_value
+from phonebound.phones.classes import PHONE_CLASSES, guess_scheme, phone_class
 
 
 def test_hand_worked_strict_and_lenient():

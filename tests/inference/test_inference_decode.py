@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from phonebound.config import DecodeConfig
-from phonebound.inference.decode import decode, pick_peaks, tune_threshold
 from phonebound.evaluation.metrics import match_boundaries
+from phonebound.evaluation.thresholds import tune_threshold
+from phonebound.inference.decode import decode, pick_peaks
 
 
 def _scores(n, peaks, height=0.9, base=0.05):

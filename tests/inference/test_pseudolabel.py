@@ -11,7 +11,7 @@ from phonebound.dataset.build import BuildConfig, build_dataset
 from phonebound.dataset.store import Dataset
 from phonebound.workflows.demo import demo_clips
 from phonebound.errors import ModelError
-from phonebound.evaluation.metrics import PHONE_CLASSES, guess_scheme, phone_class
+from phonebound.phones.classes import PHONE_CLASSES, guess_scheme, phone_class
 from phonebound.workflows.pseudolabel import CLASS_SYMBOL, label_segments, pseudo_label
 from segment_checks import perturbed_default
 

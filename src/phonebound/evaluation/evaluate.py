@@ -20,9 +20,11 @@ from ..config import HOP_S, write_json
 from ..corpus.types import EDGE_S
 from ..errors import PhoneboundError
 from ..inference.calibrate import decode_scores
-from ..inference.decode import tune_threshold
 from ..inference.detector import Detector, load_detector
-from .metrics import BoundaryCounts, frame_metrics, position_recall, transition_recall
+from .breakdowns import position_recall, transition_recall
+from .frames import frame_metrics
+from .metrics import BoundaryCounts
+from .thresholds import tune_threshold
 
 DEFAULT_TOLERANCES = (0.01, 0.02, 0.03, 0.05)
 THRESHOLD_GRID = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2))

@@ -1,4 +1,4 @@
-"""Boundary and frame metrics (pure NumPy/SciPy). All times are in seconds.
+"""Boundary metrics (pure NumPy/SciPy): matching, counts, R-value. All times are in seconds.
 
 Two ways of counting boundary hits are provided and always labelled:
 
@@ -16,8 +16,6 @@ per-utterance scores.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -28,7 +26,8 @@ from scipy.optimize import linear_sum_assignment
 EPS = 1e-9  # seconds; lets |hyp - ref| == tol count despite float noise
 
 
-def _times(x: Any) -> np.ndarray:
+def as_times(x: Any) -> np.ndarray:
+    """Boundary times as a flat float64 array of seconds (None is empty); ValueError if not finite."""
     a = np.asarray(x if x is not None else [], dtype=np.float64).ravel()
     if not np.all(np.isfinite(a)):
         raise ValueError("boundary times must be finite")
@@ -70,7 +69,7 @@ def match_boundaries(ref: Any, hyp: Any, tol: float = 0.02) -> BoundaryMatch:
     BoundaryMatch
         matched indices into ``ref`` and ``hyp``, offsets (hyp - ref, seconds), n_ref, n_hyp.
     """
-    ref, hyp = _times(ref), _times(hyp)
+    ref, hyp = as_times(ref), as_times(hyp)
     ro, ho = np.argsort(ref, kind="stable"), np.argsort(hyp, kind="stable")
     r, h = ref[ro], hyp[ho]
     lim = tol + EPS
@@ -117,7 +116,7 @@ def lenient_hits(ref: Any, hyp: Any, tol: float = 0.02) -> tuple[int, int]:
     (precision_hits, recall_hits) : hypotheses whose nearest reference is within ``tol`` seconds,
     and references whose nearest hypothesis is within ``tol`` seconds.
     """
-    ref, hyp = np.sort(_times(ref)), np.sort(_times(hyp))
+    ref, hyp = np.sort(as_times(ref)), np.sort(as_times(hyp))
     lim = tol + EPS
     return int(np.sum(_nearest_distance(hyp, ref) <= lim)), int(np.sum(_nearest_distance(ref, hyp) <= lim))
 
@@ -130,12 +129,14 @@ def r_value(hit_rate: float, over_segmentation: float) -> float:
     return 1.0 - (abs(r1) + abs(r2)) / 2.0
 
 
-def _div(a: float, b: float) -> float:
+def ratio(a: float, b: float) -> float:
+    """``a / b``, or 0.0 when ``b`` is 0 (a score with nothing to count is 0)."""
     return a / b if b else 0.0
 
 
-def _f1(p: float, r: float) -> float:
-    return _div(2 * p * r, p + r)
+def f1_score(p: float, r: float) -> float:
+    """The harmonic mean of precision and recall (0.0 when both are 0)."""
+    return ratio(2 * p * r, p + r)
 
 
 @dataclass
@@ -179,19 +180,19 @@ class BoundaryCounts:
 
     @property
     def precision(self) -> float:
-        return _div(self.hits, self.n_hyp)
+        return ratio(self.hits, self.n_hyp)
 
     @property
     def recall(self) -> float:
-        return _div(self.hits, self.n_ref)
+        return ratio(self.hits, self.n_ref)
 
     @property
     def f1(self) -> float:
-        return _f1(self.precision, self.recall)
+        return f1_score(self.precision, self.recall)
 
     @property
     def over_segmentation(self) -> float:  # n_hyp / n_ref - 1; 0.0 without references
-        return _div(self.n_hyp, self.n_ref) - 1.0 if self.n_ref else 0.0
+        return ratio(self.n_hyp, self.n_ref) - 1.0 if self.n_ref else 0.0
 
     @property
     def r_value(self) -> float:  # strict: HR = strict recall, OS = n_hyp / n_ref - 1
@@ -199,15 +200,15 @@ class BoundaryCounts:
 
     @property
     def lenient_precision(self) -> float:
-        return _div(self.lenient_p_hits, self.n_hyp)
+        return ratio(self.lenient_p_hits, self.n_hyp)
 
     @property
     def lenient_recall(self) -> float:
-        return _div(self.lenient_r_hits, self.n_ref)
+        return ratio(self.lenient_r_hits, self.n_ref)
 
     @property
     def lenient_f1(self) -> float:
-        return _f1(self.lenient_precision, self.lenient_recall)
+        return f1_score(self.lenient_precision, self.lenient_recall)
 
     @property
     def lenient_r_value(self) -> float:
@@ -270,196 +271,3 @@ def evaluate_boundaries(pairs: Iterable[tuple[Any, Any]],
         for c in counts.values():
             c.update(ref, hyp)
     return counts
-
-
-# ---- phone classes ---------------------------------------------------------------------------
-
-PHONE_CLASSES = ("silence", "vowel", "stop", "fricative", "nasal", "approximant", "affricate", "other")
-# "approximant" covers liquids (l, r, taps, trills) and glides (j, w).
-
-SILENCE = frozenset({"", "sil", "sp", "spn", "pau", "h#", "#", "<p:>", "<p>", "_", "<sil>", "epi", "silence"})
-
-_ARPABET: dict[str, str] = {}
-for _cls, _codes in {
-    "vowel": "aa ae ah ao aw ax ax-h axr ay eh er ey ih ix iy ow oy uh uw ux",
-    "stop": "b d g p t k q dx bcl dcl gcl pcl tcl kcl",
-    "affricate": "ch jh",
-    "fricative": "f v th dh s z sh zh hh hv",
-    "nasal": "m n ng em en eng nx",
-    "approximant": "l r w y el",
-}.items():
-    _ARPABET.update(dict.fromkeys(_codes.split(), _cls))
-
-# One table for IPA, (X-)SAMPA and CGN SAMPA: lowercase ASCII letters mean the same in all of
-# them; SAMPA's uppercase letters, digits and symbols have no IPA meaning to clash with.
-_SYMBOLS: dict[str, str] = {}
-for _cls, _chars in {
-    "vowel": "aeiouyæɑɒɐɘəɚɛɜɝɞɤɨɪɯɵøœɶɔʉʊʌʏɷᵻᵿ" + "@{}1236789&AEIOQUVYM",
-    "stop": "pbtdkgɡqcɟʈɖɢʔʡɓɗʄɠʛʘǀǃǂǁ" + "?",
-    "nasal": "mnɱɳɲŋɴ" + "NJF",
-    "fricative": "fvszhxçʝɣχʁħʕɦɸβθðʃʒʂʐɕʑɬɮɧ" + "SZGTDBXRCK",
-    "approximant": "lrwjɭʎʟɫɾɽɹɻʀʙⱱɥɰʋɺʍ" + "LHPW45",
-}.items():
-    _SYMBOLS.update(dict.fromkeys(_chars, _cls))
-_AFFRICATES = frozenset("tʃ dʒ ts dz tɕ dʑ tʂ dʐ pf kx tɬ dɮ cç ɟʝ tθ dð tS dZ ʧ ʤ ʦ ʣ ʨ ʥ".split())
-# length, stress, aspiration, palatalisation etc. (IPA modifier letters and X-SAMPA marks)
-_MODIFIERS = frozenset("ːˑʰʷʲˠˤⁿˡʼˈˌ˞ʱ:~\"%=`'\\+.-")
-_ARPABET_TOKEN = re.compile(r"([A-Za-z]+(?:-[hH])?)([0-2]?)")
-
-
-def _arpabet_base(label: str) -> str | None:
-    """The ARPAbet code of a label that can only be ARPAbet ('AA1', 'iy', 'bcl'), else None."""
-    m = _ARPABET_TOKEN.fullmatch(label)
-    if not m:
-        return None
-    base, stress = m.groups()
-    if base.lower() in _ARPABET and (len(base) >= 2 or stress) and (base.islower() or base.isupper()):
-        return base.lower()
-    return None
-
-
-def guess_scheme(labels: Iterable[str]) -> str:
-    """'arpabet' if any label can only be ARPAbet (stress digits, 'iy', 'bcl', 'h#'), else 'ipa'
-    if any label has non-ASCII characters, else 'sampa'."""
-    labels = list(labels)
-    if any(_arpabet_base(x.strip()) or x.strip().lower() == "h#" for x in labels):
-        return "arpabet"
-    return "ipa" if any(not x.isascii() for x in labels) else "sampa"
-
-
-def phone_class(label: str, scheme: str = "auto") -> str:
-    """Broad class of a phone label, one of :data:`PHONE_CLASSES`.
-
-    Parameters
-    ----------
-    label : a phone label in IPA ('oː', 'ɛɪ', 't͡ʃ'), ARPAbet ('AA1', 'bcl', 'h#'), CGN SAMPA
-        ('@', 'E+', 'G', 'N') or X-SAMPA ('t_h', 'r\\\\'); diacritics and length marks are ignored.
-    scheme : 'auto' | 'arpabet' | 'ipa' | 'sampa'. Single uppercase letters differ between
-        ARPAbet ('D' = d) and SAMPA ('D' = ð), and so does 'y'; 'auto' reads them as SAMPA, so
-        pass 'arpabet' (or use :func:`guess_scheme` on the utterance) for ARPAbet corpora.
-    """
-    s = label.strip()
-    if s.lower() in SILENCE:
-        return "silence"
-    if scheme == "arpabet" or scheme == "auto":
-        base = _arpabet_base(s) if scheme == "auto" else s.lower().rstrip("012")
-        if base in _ARPABET:
-            return _ARPABET[base]
-    s = unicodedata.normalize("NFC", s.split("_")[0])  # X-SAMPA diacritics follow '_'
-    s = "".join(ch for ch in s if not unicodedata.combining(ch) and ch not in _MODIFIERS)
-    if s in _AFFRICATES:
-        return "affricate"
-    if not s:
-        return "other"
-    first = s[0]
-    # Precomposed letters with diacritics ('ã', 'ẽ') fall back to their base letter.
-    return _SYMBOLS.get(first) or _SYMBOLS.get(unicodedata.normalize("NFD", first)[0], "other")
-
-
-def transition_recall(utterances: Iterable[tuple[Sequence[str], Any, Any]], tol: float = 0.02,
-                      scheme: str = "auto") -> dict[str, dict[str, Any]]:
-    """Strict recall per phone-class transition.
-
-    Parameters
-    ----------
-    utterances : iterable of ``(labels, starts, hyp_times)`` per utterance: the phone labels,
-        their start times (seconds, increasing) and the hypothesis boundaries (seconds). The
-        reference boundaries are ``starts[1:]``; the one at ``starts[k]`` is the transition
-        ``class(labels[k-1]) -> class(labels[k])``.
-    tol : tolerance, seconds.
-    scheme : passed to :func:`phone_class`; 'auto' guesses it per utterance (:func:`guess_scheme`).
-
-    Returns
-    -------
-    dict keyed ``"vowel->stop"`` etc., each ``{"from", "to", "n", "hits", "recall"}``, most
-    frequent transitions first. Hits come from the strict one-to-one matching per utterance.
-    """
-    table: dict[tuple[str, str], list[int]] = {}
-    for labels, starts, hyp in utterances:
-        starts = _times(starts)
-        if len(labels) != starts.size:
-            raise ValueError(f"{len(labels)} labels but {starts.size} start times")
-        sch = guess_scheme(labels) if scheme == "auto" else scheme
-        classes = [phone_class(x, sch) for x in labels]
-        hit = np.zeros(max(starts.size - 1, 0), dtype=bool)
-        hit[match_boundaries(starts[1:], hyp, tol).ref_idx] = True
-        for k in range(1, starts.size):
-            cell = table.setdefault((classes[k - 1], classes[k]), [0, 0])
-            cell[0] += 1
-            cell[1] += int(hit[k - 1])
-    rows = sorted(table.items(), key=lambda kv: (-kv[1][0], kv[0]))
-    return {f"{a}->{b}": {"from": a, "to": b, "n": n, "hits": h, "recall": _div(h, n)}
-            for (a, b), (n, h) in rows}
-
-
-def position_recall(refs: Iterable[Any], hyps: Iterable[Any], tol: float = 0.02) -> dict[str, dict[str, Any]]:
-    """Strict recall of each utterance's first boundary, its last and those between.
-
-    An utterance's first and last boundaries are usually its speech onset and offset, whose
-    placement in fading energy is partly a labelling convention; reporting them apart shows how
-    much of a miss rate they carry. Returns ``{"first"|"inner"|"last": {"n", "hits", "recall"}}``;
-    a lone boundary counts as "first".
-    """
-    cells = {"first": [0, 0], "inner": [0, 0], "last": [0, 0]}
-    for ref, hyp in zip(refs, hyps):
-        ref = np.sort(_times(ref))
-        hit = np.zeros(ref.size, dtype=bool)
-        hit[match_boundaries(ref, hyp, tol).ref_idx] = True
-        for k in range(ref.size):
-            cell = cells["first" if k == 0 else "last" if k == ref.size - 1 else "inner"]
-            cell[0] += 1
-            cell[1] += int(hit[k])
-    return {k: {"n": n, "hits": h, "recall": _div(h, n)} for k, (n, h) in cells.items()}
-
-
-# ---- frame level -----------------------------------------------------------------------------
-
-def _flat(y: Any) -> np.ndarray:
-    if isinstance(y, (list, tuple)) and y and all(np.ndim(x) >= 1 for x in y):
-        return np.concatenate([np.ravel(x) for x in y])  # a list of per-utterance arrays
-    return np.ravel(np.asarray(y))
-
-
-def frame_metrics(y_true: Any, y_pred: Any,
-                  target_names: tuple[str, str] = ("non-boundary", "boundary")) -> dict[str, Any]:
-    """Binary frame classification metrics over a whole split (frames pooled, not averaged).
-
-    Parameters
-    ----------
-    y_true, y_pred : 0/1 labels per frame, as one array or a list of per-utterance arrays.
-        Frames whose ``y_true`` is negative (padding such as -100) are ignored.
-    target_names : names of class 0 and class 1 in the text report.
-
-    Returns
-    -------
-    dict with ``accuracy``; ``confusion`` [[TN, FP], [FN, TP]] (rows true, columns predicted);
-    ``per_class`` {name: {precision, recall, f1, support}}; ``macro_avg`` and ``weighted_avg``;
-    ``n_frames``; and ``report``, a text table like scikit-learn's classification_report.
-    Ratios with a zero denominator are 0.0.
-    """
-    t, p = _flat(y_true).astype(np.int64), _flat(y_pred).astype(np.int64)
-    if t.shape != p.shape:
-        raise ValueError(f"y_true has {t.size} frames but y_pred has {p.size}")
-    keep = t >= 0
-    t, p = t[keep], p[keep]
-    if np.any(t > 1) or np.any((p != 0) & (p != 1)):
-        raise ValueError("frame labels must be 0 or 1 (negative y_true = ignored padding)")
-    cm = np.bincount(2 * t + p, minlength=4).reshape(2, 2)
-    per_class: dict[str, dict[str, float]] = {}
-    for k, name in enumerate(target_names):
-        prec, rec = _div(cm[k, k], cm[:, k].sum()), _div(cm[k, k], cm[k, :].sum())
-        per_class[name] = {"precision": prec, "recall": rec, "f1": _f1(prec, rec), "support": int(cm[k].sum())}
-    n = int(cm.sum())
-    macro = {m: float(np.mean([c[m] for c in per_class.values()])) for m in ("precision", "recall", "f1")}
-    weighted = {m: _div(sum(c[m] * c["support"] for c in per_class.values()), n) for m in ("precision", "recall", "f1")}
-    accuracy = _div(int(np.trace(cm)), n)
-
-    w = max(12, *(len(x) for x in target_names))
-    lines = [f"{'':>{w}} {'precision':>9} {'recall':>9} {'f1-score':>9} {'support':>9}", ""]
-    for name, c in per_class.items():
-        lines.append(f"{name:>{w}} {c['precision']:9.4f} {c['recall']:9.4f} {c['f1']:9.4f} {c['support']:9d}")
-    lines += ["", f"{'accuracy':>{w}} {'':>9} {'':>9} {accuracy:9.4f} {n:9d}"]
-    for name, avg in (("macro avg", macro), ("weighted avg", weighted)):
-        lines.append(f"{name:>{w}} {avg['precision']:9.4f} {avg['recall']:9.4f} {avg['f1']:9.4f} {n:9d}")
-    return {"accuracy": accuracy, "n_frames": n, "confusion": cm.tolist(), "per_class": per_class,
-            "macro_avg": macro, "weighted_avg": weighted, "report": "\n".join(lines)}

@@ -17,6 +17,7 @@ from ..audio.load import load_audio
 from ..config import FeatureConfig
 from ..dataset.store import Dataset
 from ..errors import DatasetError
+from ..phones.classes import PHONE_CLASSES, guess_scheme, phone_class
 
 
 @dataclass(frozen=True)
@@ -165,10 +166,8 @@ class TaggerData:
         return x, y, lengths, classes
 
     def frame_classes(self, k: int, n: int, factor: float = 1.0) -> np.ndarray:
-        """Broad phone class (index into metrics.PHONE_CLASSES) of each of ``n`` frames of chunk ``k``
-        played ``factor`` times faster."""
-        from ..evaluation.metrics import PHONE_CLASSES, guess_scheme, phone_class
-
+        """Broad phone class (index into phones.classes.PHONE_CLASSES) of each of ``n`` frames of
+        chunk ``k`` played ``factor`` times faster."""
         c = self.chunks[k]
         rec = self.datasets[c.dataset].records[c.index]
         scheme = guess_scheme(rec.phone_label)

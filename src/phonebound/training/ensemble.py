@@ -15,8 +15,9 @@ from ..config import to_dict, write_json
 from ..errors import ModelError
 from ..evaluation.evaluate import THRESHOLD_GRID, reference_utterances, utterance_scores
 from ..evaluation.metrics import BoundaryCounts
+from ..evaluation.thresholds import tune_threshold
 from ..inference.calibrate import dev_statistics
-from ..inference.decode import pick_peaks, tune_threshold
+from ..inference.decode import pick_peaks
 from ..inference.detector import Detector, check_same_input, half_state, load_detector, save_model
 from ..io_utils import check_output_dir
 

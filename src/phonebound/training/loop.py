@@ -15,9 +15,11 @@ from torch import nn
 from ..config import HOP_S, FeatureConfig, to_dict
 from ..dataset.store import Dataset
 from ..errors import DatasetError, ModelError, PhoneboundError
-from ..evaluation.metrics import BoundaryCounts, frame_metrics
+from ..evaluation.frames import frame_metrics
+from ..evaluation.metrics import BoundaryCounts
+from ..evaluation.thresholds import tune_decoding, tune_threshold
 from ..inference.calibrate import dev_statistics
-from ..inference.decode import pick_peaks, tune_decoding, tune_threshold
+from ..inference.decode import pick_peaks
 from ..inference.detector import load_detector, save_model, tagger_scores
 from ..models import build_model, get_spec
 from ..models.bilstm import AUXILIARY_HEADS

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError, PhoneboundError
-from ..evaluation.metrics import PHONE_CLASSES
 from ..inference.calibrate import decode_scores
 from ..inference.detector import Detector, batched_chunk_outputs, check_same_input, load_detector
 from ..inference.segment import SegmentSummary, plan_outputs, recording_features, write_skipped
 from ..io_utils import atomic_path, check_output_dir
+from ..phones.classes import PHONE_CLASSES
 
 # One IPA symbol per broad class: metrics.phone_class maps each back to its class.
 CLASS_SYMBOL = {"silence": "", "vowel": "a", "stop": "p", "fricative": "s", "nasal": "n", "approximant": "l",

@@ -1,0 +1,2 @@
+"""What phonebound knows about phone labels, shared by every stage and importing none of them:
+broad phone classes (``classes``)."""
