@@ -55,7 +55,7 @@ def train_window_model(shared: Path, work: Path, protocol: dict) -> Path:
     from phonebound.dataset.build import BuildConfig, build_dataset
     from phonebound.dataset.splits import SplitConfig, split_dataset
     from phonebound.evaluation.notebook import notebook_recipe
-    from phonebound.training.recipe import train
+    from phonebound.training.train import train
 
     model = work / "window_model"
     if (model / "dev_metrics.json").exists():

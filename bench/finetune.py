@@ -28,7 +28,8 @@ def main() -> None:
     from phonebound.dataset.build import BuildConfig, build_dataset
     from phonebound.dataset.splits import SplitConfig, split_dataset
     from phonebound.evaluation.evaluate import evaluate
-    from phonebound.training.recipe import Recipe, train
+    from phonebound.training.recipe import Recipe
+    from phonebound.training.train import train
 
     shared = require_shared()
     languages = read_toml(REPO / "recipes" / "accuracy.toml")["sets"]["voxangeles"]["test_keys"]

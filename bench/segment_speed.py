@@ -47,7 +47,7 @@ def train_window_model(shared: Path, work: Path) -> Path:
     from phonebound.dataset.build import BuildConfig, build_dataset
     from phonebound.dataset.splits import SplitConfig, split_dataset
     from phonebound.evaluation.notebook import notebook_recipe
-    from phonebound.training.recipe import train
+    from phonebound.training.train import train
 
     data = work / "window_data"
     build_dataset(shared / "synth_nl", data, BuildConfig(layout="region", include=("nl_11_000[0-4]*",)), overwrite=True)

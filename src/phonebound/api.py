@@ -90,7 +90,8 @@ def train(datasets, output, *, config=None, model=None, params=None, augment=Non
           progress=False, **train_options):
     from dataclasses import replace
 
-    from .training.recipe import Recipe, train as run
+    from .training.recipe import Recipe
+    from .training.train import train as run
 
     check_output_dir(output, 50)  # fail before any work, not at the first checkpoint
     recipe = Recipe.load(config).with_overrides(model=model, model_params=params, **train_options)

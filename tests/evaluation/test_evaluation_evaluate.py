@@ -19,7 +19,8 @@ from phonebound.dataset.store import Dataset
 from phonebound.evaluation.evaluate import evaluate, reference_utterances
 from phonebound.inference.detector import load_detector
 from phonebound.evaluation.metrics import BoundaryCounts
-from phonebound.training.recipe import Recipe, TrainConfig, train
+from phonebound.training.recipe import Recipe, TrainConfig
+from phonebound.training.train import train
 
 TOLERANCES = (0.01, 0.02, 0.03, 0.05)
 PLOTS = ("pr_threshold.png", "offsets.png", "confusion.png", "training_curves.png", "example_1.png")

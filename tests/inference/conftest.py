@@ -27,7 +27,8 @@ def _one_torch_thread():
 @pytest.fixture(scope="session")
 def tagger_dir(tone_sequence_dataset, tmp_path_factory) -> Path:
     """A tiny trained tagger (1 x 16 BiLSTM, 30 steps). Tests must not write into it: copy it."""
-    from phonebound.training.recipe import Recipe, TrainConfig, train
+    from phonebound.training.recipe import Recipe, TrainConfig
+    from phonebound.training.train import train
 
     out = tmp_path_factory.mktemp("seg_tagger") / "model"
     train([tone_sequence_dataset], out, Recipe(
@@ -40,7 +41,8 @@ def tagger_dir(tone_sequence_dataset, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def window_dir(tone_region_dataset, tmp_path_factory) -> Path:
     """A tiny trained notebook window model (8 units, 30 steps). Copy it before writing into it."""
-    from phonebound.training.recipe import Recipe, TrainConfig, train
+    from phonebound.training.recipe import Recipe, TrainConfig
+    from phonebound.training.train import train
 
     out = tmp_path_factory.mktemp("seg_window") / "model"
     train([tone_region_dataset], out, Recipe(

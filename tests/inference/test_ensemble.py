@@ -109,7 +109,8 @@ def test_bundled_accurate_model_is_the_default_plus_three_networks():
 
 
 def test_an_ensemble_cannot_initialise_training(tone_sequence_dataset, tmp_path):
-    from phonebound.training.recipe import Recipe, TrainConfig, train
+    from phonebound.training.recipe import Recipe, TrainConfig
+    from phonebound.training.train import train
 
     with pytest.raises(ModelError, match="cannot be fine-tuned"):
         train([tone_sequence_dataset], tmp_path / "m", Recipe(train=TrainConfig(steps=1)), init="accurate")

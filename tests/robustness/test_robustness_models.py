@@ -129,7 +129,8 @@ def test_fine_tune_a_model_on_a_dataset_with_other_features(datasets, tiny_model
 
 
 def test_resume_after_the_dataset_was_rebuilt_with_other_features(datasets, tmp_path):
-    from phonebound.training.recipe import Recipe, train
+    from phonebound.training.recipe import Recipe
+    from phonebound.training.train import train
 
     recipe = Recipe.from_dict({"model": {"name": "bilstm", "hidden": 8, "layers": 1, "dropout": 0.0},
                                "train": {"steps": 4, "threads": 1, "eval_every": 2, "checkpoint_every": 1}})

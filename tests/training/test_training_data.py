@@ -9,7 +9,8 @@ import pytest
 
 from phonebound.training.batches import TaggerData, WindowData, soften
 from phonebound.dataset.store import Dataset
-from phonebound.training.recipe import Recipe, TrainConfig, train
+from phonebound.training.recipe import Recipe, TrainConfig
+from phonebound.training.train import train
 
 
 @pytest.fixture(scope="module")

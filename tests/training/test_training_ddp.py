@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from phonebound.dataset.store import Dataset
-from phonebound.training.recipe import Recipe, TrainConfig, train
+from phonebound.training.recipe import Recipe, TrainConfig
+from phonebound.training.train import train
 from phonebound.training.loop import Loop
 
 pytest.importorskip("torch.distributed")

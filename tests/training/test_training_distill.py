@@ -16,7 +16,8 @@ from phonebound.dataset.store import Dataset
 from phonebound.training.distill import TeacherEnsemble
 from phonebound.errors import ModelError, PhoneboundError
 from phonebound.inference.detector import load_detector
-from phonebound.training.recipe import TrainConfig, train
+from phonebound.training.recipe import TrainConfig
+from phonebound.training.train import train
 
 
 @pytest.fixture(scope="module")

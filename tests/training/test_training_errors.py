@@ -11,7 +11,8 @@ import pytest
 from phonebound.dataset.splits import SplitConfig, split_dataset
 from phonebound.errors import DatasetError, ModelError, PhoneboundError
 from phonebound.inference.detector import load_detector
-from phonebound.training.recipe import Recipe, TrainConfig, train
+from phonebound.training.recipe import Recipe, TrainConfig
+from phonebound.training.train import train
 
 
 def tiny(model: dict, **kw) -> Recipe:

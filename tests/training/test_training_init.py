@@ -10,7 +10,8 @@ import torch
 
 from phonebound.errors import ModelError
 from phonebound.inference.export import export_onnx
-from phonebound.training.recipe import Recipe, TrainConfig, train
+from phonebound.training.recipe import Recipe, TrainConfig
+from phonebound.training.train import train
 
 BASE = {"name": "bilstm", "hidden": 8, "layers": 1, "dropout": 0.0}
 

@@ -10,7 +10,9 @@ import pytest
 import torch
 
 from phonebound.audio.augment import AugmentConfig
-from phonebound.training.recipe import Recipe, TrainConfig, lr_at, train
+from phonebound.training.recipe import Recipe, TrainConfig
+from phonebound.training.steps import lr_at
+from phonebound.training.train import train
 
 
 def tagger_recipe(**train_kw) -> Recipe:

@@ -15,7 +15,8 @@ from phonebound.dataset.store import Dataset
 from phonebound.errors import PhoneboundError
 from phonebound.inference.detector import load_detector
 from phonebound.models import build_model
-from phonebound.training.recipe import Recipe, TrainConfig, train
+from phonebound.training.recipe import Recipe, TrainConfig
+from phonebound.training.train import train
 
 UNSUP = {"name": "contrastive", "conv_channels": 16, "conv_layers": 2, "projection": 8, "negatives": 4}
 

@@ -58,7 +58,7 @@ def notebook_recipe(steps: int | None = None) -> Recipe:
 
 def run_notebook(corpus: str | Path, out: str | Path, cfg: NotebookConfig = NotebookConfig(),
                  csv: tuple[Path, Path] | None = None, log=print) -> dict[str, Any]:
-    from ..training.recipe import train
+    from ..training.train import train
     from ..training.tune import run_trial
     from . import plots
     from .evaluate import evaluate

@@ -1,27 +1,15 @@
-"""Training: plain PyTorch, best checkpoint by a dev metric, exact resume, a self-contained model dir.
-
-Run directory (= the model directory)::
-
-    model.pt, config.json      best weights and the full config (what evaluate/segment need)
-    metrics.jsonl              one JSON line per logged step and per dev evaluation
-    dev_metrics.json           dev scores of the best checkpoint (boundary and frame metrics)
-    checkpoints/last.pt        everything needed to resume exactly (weights, optimizer, RNG, step)
-    tb/                        TensorBoard logs
-"""
+"""A training recipe: the model, the training settings (:class:`TrainConfig`), augmentation and
+decoding, as one dataclass read from TOML (``--config recipe.toml``) and written beside every run."""
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..audio.augment import AugmentConfig
 from ..config import DecodeConfig, from_dict, read_toml, to_dict
-from ..dataset.store import Dataset
-from ..errors import ModelError, PhoneboundError
-from ..io_utils import atomic_path
+from ..errors import PhoneboundError
 
 BALANCES = ("weight", "oversample", "none")
 LR_SCHEDULES = ("constant", "cosine")
@@ -115,78 +103,3 @@ class Recipe:
     @property
     def model_params(self) -> dict[str, Any]:
         return {k: v for k, v in self.model.items() if k != "name"}
-
-
-@dataclass
-class TrainResult:
-    out: Path
-    steps: int
-    best_step: int
-    dev: dict[str, Any]
-    seconds: float
-    stopped_early: bool = False
-
-
-def train(datasets: list[str | Path], out: str | Path, recipe: Recipe = Recipe(), resume: bool = False,
-          init: str | Path | None = None, progress: bool = False, max_steps: int | None = None,
-          on_eval=None) -> TrainResult:
-    """Train on the train split of ``datasets`` and write a model directory ``out``.
-
-    ``resume`` continues from ``out/checkpoints/last.pt`` exactly; ``init`` starts from the weights
-    of another model directory (fine-tuning; ``"default"`` is the bundled model). ``max_steps``
-    stops early without marking the run finished (used to test interruption). ``on_eval(step,
-    value)`` is called after each dev evaluation; raising from it stops the run (tuning prunes so).
-    """
-    from .loop import Loop
-
-    loop = Loop([Dataset(d) for d in datasets], Path(out), recipe, init=init, progress=progress, on_eval=on_eval)
-    try:
-        result = loop.run(resume=resume, max_steps=max_steps)
-    except BaseException:
-        loop.dist.close()  # under torchrun: leave the process group (the other ranks may never arrive)
-        raise
-    loop.dist.close(barrier=True)
-    return result
-
-
-def checkpoint_path(out: Path) -> Path:
-    return out / "checkpoints" / "last.pt"
-
-
-def save_checkpoint(out: Path, state: dict[str, Any]) -> None:
-    import torch
-
-    with atomic_path(checkpoint_path(out)) as tmp:
-        torch.save(state, tmp)
-
-
-def load_checkpoint(out: Path) -> dict[str, Any] | None:
-    import torch
-
-    path = checkpoint_path(out)
-    if not path.exists():
-        return None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:
-        raise ModelError(f"cannot read checkpoint ({e})", path, "delete it to start over") from None
-
-
-def append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record, default=float) + "\n")
-
-
-def pos_weight_from(fraction: float) -> float:
-    """negatives / positives for a positive fraction (1.0 when undefined)."""
-    return (1 - fraction) / fraction if 0 < fraction < 1 else 1.0
-
-
-def lr_at(step: int, total: int, base: float, schedule: str = "constant") -> float:
-    """Learning rate of ``step`` (0-based) of ``total``: constant, or a cosine decay from ``base``
-    to ``base / 20`` at the last step (a late, small learning rate settles the weights)."""
-    if schedule == "constant" or total <= 1:
-        return base
-    floor = base / 20
-    return floor + 0.5 * (base - floor) * (1 + math.cos(math.pi * min(step, total - 1) / (total - 1)))
-
