@@ -98,7 +98,7 @@ SELF = {"name": "unsupervised", "hidden": 8, "layers": 1, "dropout": 0.0}
 def test_self_training_never_reads_the_alignments(tone_sequence_dataset):
     """The student's targets are the spectral teacher's peaks, whatever the dataset's alignments say."""
     from phonebound.training.batches import TaggerData
-    from phonebound.models.spectral import SpectralTeacher
+    from phonebound.training.distill import SpectralTeacher
 
     ds = Dataset(tone_sequence_dataset)
     data = TaggerData([ds], "train", teacher=SpectralTeacher())

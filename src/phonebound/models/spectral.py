@@ -40,26 +40,3 @@ def spectral_change(features: np.ndarray, cfg: SpectralConfig = SpectralConfig()
 @register("spectral", "untrained", SpectralConfig)
 def build(cfg: SpectralConfig, input_dim: int) -> SpectralConfig:
     return cfg
-
-
-@dataclass(frozen=True)
-class SpectralTeacher:
-    """Pseudo-labels for self-training: 1 at the spectral-change peaks of a recording's features.
-
-    Uses the first ``n_mfcc`` feature columns (MFCC-13 after CMVN, as the baseline reads them);
-    the decoder settings are the baseline's, tuned once on labelled dev data (see bench/accuracy.py).
-    """
-
-    threshold: float = 0.55
-    prominence: float = 0.05
-    distance: int = 2
-    n_mfcc: int = 13
-
-    def __call__(self, feats: np.ndarray) -> np.ndarray:
-        from ..inference.decode import pick_peaks
-
-        scores = spectral_change(np.asarray(feats)[:, : self.n_mfcc])
-        times, _ = pick_peaks(scores, self.threshold, self.distance, self.prominence, refine=False)
-        targets = np.zeros(len(feats), np.int8)
-        targets[np.rint(times / 0.01).astype(int)] = 1
-        return targets

@@ -1,21 +1,28 @@
-"""Knowledge distillation: an ensemble of trained taggers supplies soft boundary targets.
+"""Teachers: targets for the student other than the alignments.
 
-An ensemble of taggers scores higher on unseen corpora than any one of them
+:class:`TeacherEnsemble` is knowledge distillation: an ensemble of trained taggers supplies soft
+boundary targets. An ensemble of taggers scores higher on unseen corpora than any one of them
 (bench/results/accuracy.md, rows 23 and 27) but costs its size in inference time. Distillation
 trains one network towards the ensemble's mean boundary probability on every training frame,
 mixed with the hard alignment targets. The teachers score the very features the student sees,
 augmented ones included; the scores of unaugmented chunks repeat every epoch and are kept.
+
+:class:`SpectralTeacher` is self-training (``--model unsupervised``): the untrained spectral-change
+detector's peaks are the 0/1 targets, and no alignment is read at all.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..config import FeatureConfig
 from ..errors import ModelError
+from ..inference.decode import pick_peaks
 from ..inference.detector import Detector, load_detector
+from ..models.spectral import spectral_change
 
 
 class TeacherEnsemble:
@@ -43,3 +50,24 @@ class TeacherEnsemble:
         if key is not None:
             self._kept[key] = probs
         return probs
+
+
+@dataclass(frozen=True)
+class SpectralTeacher:
+    """Pseudo-labels for self-training: 1 at the spectral-change peaks of a recording's features.
+
+    Uses the first ``n_mfcc`` feature columns (MFCC-13 after CMVN, as the baseline reads them);
+    the decoder settings are the baseline's, tuned once on labelled dev data (see bench/accuracy.py).
+    """
+
+    threshold: float = 0.55
+    prominence: float = 0.05
+    distance: int = 2
+    n_mfcc: int = 13
+
+    def __call__(self, feats: np.ndarray) -> np.ndarray:
+        scores = spectral_change(np.asarray(feats)[:, : self.n_mfcc])
+        times, _ = pick_peaks(scores, self.threshold, self.distance, self.prominence, refine=False)
+        targets = np.zeros(len(feats), np.int8)
+        targets[np.rint(times / 0.01).astype(int)] = 1
+        return targets

@@ -84,7 +84,7 @@ class TrainingSetup:
                                       fix="use --balance weight (or none) with the bilstm tagger")
             teacher = None
             if get_spec(self.recipe.model_name).teacher == "spectral":  # self-training: alignments never read
-                from ..models.spectral import SpectralTeacher
+                from .distill import SpectralTeacher
 
                 teacher = SpectralTeacher()
             distill = None
