@@ -93,7 +93,10 @@ def test_boundaries_do_not_depend_on_chunks_or_blocks(monkeypatch, detector, lon
     assert len(reference.boundaries) > 150 and reference.duration == 60.0
     default = segment_with(monkeypatch, detector, long_wav, detector_module.CHUNK_FRAMES, detector_module.CONTEXT_FRAMES,
                            features_module.BLOCK_FRAMES, 30.0)
-    assert np.array_equal(default.boundaries, reference.boundaries)  # 2 chunks at the default settings
+    # 2 chunks at the default settings: the same boundaries up to float rounding (the batched LSTM
+    # of two chunks and the one-piece pass round differently in the last bits)
+    assert len(default.boundaries) == len(reference.boundaries)
+    assert np.abs(default.boundaries - reference.boundaries).max() < 1e-6
     for chunk, context, block_frames, seconds in [(1000, 200, 777, 7.3), (577, 100, 1234, 0.37), (250, 50, 30_000, 3.0)]:
         seg = segment_with(monkeypatch, detector, long_wav, chunk, context, block_frames, seconds)
         assert len(seg.boundaries) == len(reference.boundaries), (chunk, context)

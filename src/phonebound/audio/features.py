@@ -39,6 +39,25 @@ def _mel_basis(n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
     return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
 
 
+@lru_cache(maxsize=1)
+def _blas_controller():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        return None
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """One BLAS thread for the mel projection (OpenBLAS 0.3.31 rounds a threaded matrix product
+    differently by its row count, ~3e-6, so features would depend on block sizes and -j). The
+    product is ~0.1 s per hour of audio on one thread."""
+    import contextlib
+
+    controller = _blas_controller()
+    return controller.limit(limits=1, user_api="blas") if controller is not None else contextlib.nullcontext()
+
+
 @lru_cache(maxsize=8)
 def _window(n_fft: int, win_length: int) -> np.ndarray:
     # periodic Hann (scipy's get_window("hann", fftbins=True)) without importing scipy.signal
@@ -52,7 +71,8 @@ def _log_mel_block(padded: np.ndarray, cfg: FeatureConfig, n_frames: int) -> np.
     frames = np.lib.stride_tricks.sliding_window_view(padded, cfg.n_fft)[:: cfg.hop_length][:n_frames]
     spectrum = scipy.fft.rfft(frames * _window(cfg.n_fft, cfg.win_length), axis=1)  # complex64
     power = spectrum.real**2 + spectrum.imag**2
-    mel = power @ _mel_basis(cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax).T
+    with _one_blas_thread():  # threaded OpenBLAS rounds by row count: blocks and jobs would differ
+        mel = power @ _mel_basis(cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax).T
     return 10.0 * np.log10(np.maximum(mel, POWER_FLOOR))
 
 
