@@ -211,12 +211,21 @@ def test_window_global_batch_is_the_one_process_batch(tone_region_dataset, tmp_p
 # --- real 2-process runs under torchrun ------------------------------------------------------------
 
 
+# every auxiliary head (broad class, phonological features, class pairs): each must reach every
+# rank's gradient all-reduce, or gloo aborts with a collective mismatch (it did for the class head)
+HEADS_TOML = TAGGER_TOML.replace("dropout = 0.0", "dropout = 0.0\nphone_classes = 8\nphone_features = 22\nclass_pairs = true")
+
+
 @pytest.mark.slow
-def test_torchrun_tagger_equals_one_process_training(tone_sequence_dataset, tmp_path):
-    (tmp_path / "tiny.toml").write_text(TAGGER_TOML)
+@pytest.mark.parametrize("toml,nproc", [(TAGGER_TOML, 2), (HEADS_TOML, 3)], ids=["boundary", "every_head"])
+def test_torchrun_tagger_equals_one_process_training(tone_sequence_dataset, tmp_path, toml, nproc):
+    """With 3 ranks the global batch of 2 chunks leaves one rank without any: its zero-weighted
+    forward must still run every head."""
+    (tmp_path / "tiny.toml").write_text(toml)
     single = tmp_path / "single"
     train([tone_sequence_dataset], single, Recipe.load(tmp_path / "tiny.toml").with_overrides())
-    proc = torchrun(["-m", "phonebound", "train", str(tone_sequence_dataset), "ddp", "--config", "tiny.toml"], tmp_path)
+    proc = torchrun(["-m", "phonebound", "train", str(tone_sequence_dataset), "ddp", "--config", "tiny.toml"], tmp_path,
+                    nproc=nproc)
     ddp = tmp_path / "ddp"
     assert proc.stdout.count("trained 10 steps") == 1  # rank 0 prints, rank 1 does not
     one, two = losses(single), losses(ddp)
@@ -226,7 +235,7 @@ def test_torchrun_tagger_equals_one_process_training(tone_sequence_dataset, tmp_
     assert dev_values(ddp) == pytest.approx(dev_values(single), abs=1e-6) and list(dev_values(ddp)) == [5, 10]
     last_one = torch.load(single / "checkpoints" / "last.pt", weights_only=False)
     last_two = torch.load(ddp / "checkpoints" / "last.pt", weights_only=False)
-    assert last_two["step"] == 10 and len(last_two["torch_rng_ranks"]) == 2
+    assert last_two["step"] == 10 and len(last_two["torch_rng_ranks"]) == nproc
     assert_close_weights(last_one["model"], last_two["model"])
     assert_close_weights(load(single / "model.pt"), load(ddp / "model.pt"))
     assert json.loads((ddp / "config.json").read_text())["best_step"] == json.loads((single / "config.json").read_text())["best_step"]

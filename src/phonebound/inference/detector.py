@@ -17,7 +17,14 @@ import numpy as np
 
 from .._version import __version__
 from ..audio.features import compute_features, frame_count, region_mfcc
-from ..config import HOP_S, DecodeConfig, FeatureConfig, RegionConfig, from_dict, write_json
+from ..config import (
+    HOP_S,
+    DecodeConfig,
+    FeatureConfig,
+    RegionConfig,
+    from_dict,
+    write_json,
+)
 from ..errors import ModelError
 
 MODEL_FORMAT = 1
@@ -132,6 +139,43 @@ class Detector:
             logits = self.forward(sliding_examples(mfcc, starts[s : s + 8192], rcfg)).astype(np.float64)
             out.append((1.0 / (1.0 + np.exp(logits[:, 0] - logits[:, 1]))).astype(np.float32))  # softmax class 1
         return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    def head_outputs(self, feats_list: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
+        """Per-frame outputs of every head of a torch tagger, per recording, in the same overlapping
+        chunks as :meth:`scores_from_feature_list`: "boundary" P (T,), "classes" P (T, C),
+        "features" log P (T, F, 3), "pairs" P (T, C * C) — those the model has."""
+        if self.module is None or self.kind != "tagger":
+            raise ModelError("this model has no per-frame heads to read (an untrained, window or ONNX-only model)",
+                             self.path, "use a trained tagger with its model.pt (backend torch)")
+        import torch
+
+        layout: list[tuple[str, tuple[int, ...]]] = []
+
+        def forward(x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+            device = next(self.module.parameters()).device
+            with torch.inference_mode():
+                heads = self.module(torch.from_numpy(x).to(device), torch.from_numpy(lengths).to(device), with_heads=True)
+                parts = []
+                layout.clear()
+                for name, z in heads.items():
+                    z = z.float()
+                    p = torch.sigmoid(z) if name in ("boundary", "pairs") else (
+                        torch.softmax(z, -1) if name == "classes" else torch.log_softmax(z, -1))
+                    layout.append((name, tuple(p.shape[2:])))
+                    parts.append(p.reshape(*p.shape[:2], -1))
+                return torch.cat(parts, -1).cpu().numpy()
+
+        flat = batched_chunk_outputs(forward, feats_list)
+        out = []
+        for y in flat:
+            y = y.reshape(len(y), -1)
+            heads, k = {}, 0
+            for name, shape in layout:
+                width = int(np.prod(shape)) if shape else 1
+                heads[name] = y[:, k : k + width].reshape(len(y), *shape)
+                k += width
+            out.append(heads)
+        return out
 
     def boundaries(self, audio: np.ndarray, **overrides) -> tuple[np.ndarray, np.ndarray]:
         """Boundary times (s) and confidences of a 16 kHz signal."""

@@ -26,6 +26,8 @@ class BiLSTMConfig:
     conv_kernel: int = 5
     input_dropout: float = 0.0
     phone_classes: int = 0  # > 0 adds an auxiliary head predicting each frame's broad phone class
+    phone_features: int = 0  # > 0 (phones.features.N_FEATURES): a head per phonological feature (-, 0, +)
+    class_pairs: bool = False  # a head scoring a boundary between each (left, right) pair of broad classes
 
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -55,6 +57,10 @@ class BiLSTMTagger(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
         self.output = nn.Linear(2 * cfg.hidden, 1)
         self.class_head = nn.Linear(2 * cfg.hidden, cfg.phone_classes) if cfg.phone_classes else None
+        self.feature_head = nn.Linear(2 * cfg.hidden, 3 * cfg.phone_features) if cfg.phone_features else None
+        if cfg.class_pairs and not cfg.phone_classes:
+            raise ValueError("class_pairs needs phone_classes")
+        self.pair_head = nn.Linear(2 * cfg.hidden, cfg.phone_classes**2) if cfg.class_pairs else None
 
     def encode(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Frame encodings (B, T, 2 * hidden) of features ``x`` (B, T, D)."""
@@ -71,18 +77,30 @@ class BiLSTMTagger(nn.Module):
             x = torch.cat([ahead, behind], dim=-1)
         return self.dropout(x)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None, with_classes: bool = False):
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None, with_classes: bool = False,
+                with_heads: bool = False):
         """Boundary logits (B, T) for features ``x`` (B, T, D) with valid ``lengths`` (B,); with
-        ``with_classes`` also the auxiliary phone-class logits (B, T, phone_classes)."""
+        ``with_classes`` also the auxiliary phone-class logits (B, T, phone_classes); with
+        ``with_heads`` a dict of every head's logits: "boundary" (B, T), "classes" (B, T, C),
+        "features" (B, T, F, 3), "pairs" (B, T, C * C; left class * C + right class)."""
         h = self.encode(x, lengths)
         logits = self.output(h).squeeze(-1)
+        if with_heads:
+            out = {"boundary": logits}
+            if self.class_head is not None:
+                out["classes"] = self.class_head(h)
+            if self.feature_head is not None:
+                out["features"] = self.feature_head(h).unflatten(-1, (self.cfg.phone_features, 3))
+            if self.pair_head is not None:
+                out["pairs"] = self.pair_head(h)
+            return out
         if with_classes:
             return logits, self.class_head(h)
         return logits
 
 
-# Heads used in training only: a model fine-tuned from this one may leave them out.
-AUXILIARY_HEADS = ("class_head.",)
+# Heads that segmenting does not need: a model fine-tuned from this one may leave them out.
+AUXILIARY_HEADS = ("class_head.", "feature_head.", "pair_head.")
 
 
 @register("bilstm", "tagger", BiLSTMConfig)

@@ -35,15 +35,29 @@ class EnsembleTagger(nn.Module):
                                       fix="give bilstm model directories")
         self.members = nn.ModuleList(build_model(m["name"], m.get("params", {}), input_dim) for m in cfg.members)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None, with_classes: bool = False):
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None, with_classes: bool = False,
+                with_heads: bool = False):
         """The logit of the members' mean boundary probability (B, T); with ``with_classes`` also
-        the log of their mean phone-class probabilities (every member needs a class head)."""
+        the log of their mean phone-class probabilities (every member needs a class head); with
+        ``with_heads`` every head all members have, as logits of the members' mean probabilities."""
+        if with_heads:
+            outputs = [m(x, lengths, with_heads=True) for m in self.members]
+            shared = [k for k in outputs[0] if all(k in o for o in outputs)]
+            return {k: _mean_head(k, [o[k] for o in outputs]) for k in shared}
         outputs = [m(x, lengths, with_classes=with_classes) for m in self.members]
         if with_classes:
             probs = torch.stack([torch.sigmoid(b) for b, _ in outputs]).mean(0)
             classes = torch.stack([torch.softmax(c, -1) for _, c in outputs]).mean(0)
             return torch.logit(probs, eps=1e-6), torch.log(classes.clamp_min(1e-12))
         return torch.logit(torch.stack([torch.sigmoid(b) for b in outputs]).mean(0), eps=1e-6)
+
+
+def _mean_head(name: str, logits: list[torch.Tensor]) -> torch.Tensor:
+    """Logits whose probabilities are the mean of the members' (sigmoid heads: boundary, pairs;
+    softmax heads over the last axis: classes, features)."""
+    if name in ("classes", "features"):
+        return torch.log(torch.stack([torch.softmax(z, -1) for z in logits]).mean(0).clamp_min(1e-12))
+    return torch.logit(torch.stack([torch.sigmoid(z) for z in logits]).mean(0), eps=1e-6)
 
 
 @register("ensemble", "tagger", EnsembleConfig)

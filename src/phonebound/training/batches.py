@@ -17,7 +17,7 @@ from ..audio.load import load_audio
 from ..config import FeatureConfig
 from ..dataset.store import Dataset
 from ..errors import DatasetError
-from ..phones.classes import PHONE_CLASSES, guess_scheme, phone_class
+from . import targets
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,10 @@ class TaggerData:
 
     def __init__(self, datasets: list[Dataset], split: str, max_frames: int = 1500,
                  augment_cfg: AugmentConfig = AugmentConfig(), seed: int = 0, phone_classes: bool = False,
-                 teacher=None, distill=None, distill_weight: float = 0.5):
+                 teacher=None, distill=None, distill_weight: float = 0.5, heads: tuple[str, ...] = ()):
         self.datasets, self.split, self.augment_cfg, self.seed = datasets, split, augment_cfg, seed
-        self.phone_classes = phone_classes  # collate also returns each frame's broad phone class
+        # auxiliary heads whose targets collate also returns (training.targets.AUX_HEADS)
+        self.heads = tuple(heads) or (("classes",) if phone_classes else ())
         self.teacher = teacher  # features -> 0/1 targets: pseudo-labels instead of the alignments
         self.distill, self.distill_weight = distill, distill_weight  # a distill.TeacherEnsemble: soft targets
         self.features_cfg = FeatureConfig(**datasets[0].meta["config"]["features"])
@@ -148,8 +149,9 @@ class TaggerData:
                 bounds, 1.0, False)
 
     def collate(self, ks: list[int], epoch: int | None = None):
-        """Padded tensors: x (B, T, D), y (B, T), lengths (B,); with ``phone_classes`` also the
-        class index of every frame (B, T), -1 on padding."""
+        """Padded tensors: x (B, T, D), y (B, T), lengths (B,); with auxiliary ``heads`` also a dict
+        of their targets (training.targets): "classes" (B, T), "features" (B, T, F), "pairs" (B, T),
+        padded with -1 (classes, pairs) and targets.IGNORE (features)."""
         examples = [self._example(k, epoch) for k in ks]
         lengths = torch.tensor([len(e[0]) for e in examples])
         x = torch.zeros(len(examples), int(lengths.max()), examples[0][0].shape[1])
@@ -157,28 +159,25 @@ class TaggerData:
         for b, (f, t, _, _) in enumerate(examples):
             x[b, : len(f)] = torch.from_numpy(np.array(f, dtype=np.float32))
             y[b, : len(t)] = torch.from_numpy(t.astype(np.float32))
-        if not self.phone_classes:
+        if not self.heads:
             return x, y, lengths
-        classes = torch.full((len(examples), int(lengths.max())), -1, dtype=torch.long)
-        for b, k in enumerate(ks):
-            n = int(lengths[b])
-            classes[b, :n] = torch.from_numpy(self.frame_classes(k, n, examples[b][3]))
-        return x, y, lengths, classes
+        aux = {}
+        for head in self.heads:
+            rows = [self.frame_targets(head, k, int(lengths[b]), examples[b][3]) for b, k in enumerate(ks)]
+            fill = targets.IGNORE if head == "features" else -1
+            padded = torch.full((len(ks), int(lengths.max()), *rows[0].shape[1:]), fill, dtype=torch.long)
+            for b, r in enumerate(rows):
+                padded[b, : len(r)] = torch.from_numpy(r)
+            aux[head] = padded
+        return x, y, lengths, aux
 
-    def frame_classes(self, k: int, n: int, factor: float = 1.0) -> np.ndarray:
-        """Broad phone class (index into phones.classes.PHONE_CLASSES) of each of ``n`` frames of
-        chunk ``k`` played ``factor`` times faster."""
+    def frame_targets(self, head: str, k: int, n: int, factor: float = 1.0) -> np.ndarray:
+        """The ``head`` targets of the ``n`` frames of chunk ``k`` played ``factor`` times faster."""
         c = self.chunks[k]
         rec = self.datasets[c.dataset].records[c.index]
-        scheme = guess_scheme(rec.phone_label)
-        ids = np.array([PHONE_CLASSES.index(phone_class(label, scheme)) for label in rec.phone_label], np.int64)
-        times = (c.start + np.arange(n) * factor) * self.features_cfg.hop_s
-        which = np.searchsorted(np.asarray(rec.phone_start), times, side="right") - 1
-        out = np.full(n, PHONE_CLASSES.index("silence"), np.int64)
-        inside = (which >= 0) & (which < len(ids))
-        out[inside] = ids[which[inside]]
-        return out
-
+        make = {"classes": targets.frame_classes, "features": targets.frame_features,
+                "pairs": targets.boundary_pairs}[head]
+        return make(rec, c.start, n, factor, self.features_cfg.hop_s)
 
 def soften(y: torch.Tensor, lengths: torch.Tensor, neighbour: float) -> torch.Tensor:
     """Soft targets: frames next to a boundary frame get ``neighbour`` instead of 0."""

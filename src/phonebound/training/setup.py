@@ -94,8 +94,8 @@ class TrainingSetup:
                 distill = TeacherEnsemble(list(c.teachers), FeatureConfig(**self.datasets[0].meta["config"]["features"]),
                                           threads=c.threads)
             self.train_data = TaggerData(self.datasets, "train", c.max_frames, self.recipe.augment, c.seed,
-                                         phone_classes=bool(self.recipe.model.get("phone_classes")), teacher=teacher,
-                                         distill=distill, distill_weight=c.distill_weight)
+                                         teacher=teacher, distill=distill, distill_weight=c.distill_weight,
+                                         heads=auxiliary_heads(self.recipe.model))
             self.dev_data = TaggerData(self.datasets, "dev", max_frames=10**9)
             self.input_dim = self.datasets[0].feature_dim
             self.pos_weight = (c.pos_weight or pos_weight_from(self.train_data.positive_fraction())) \
@@ -167,3 +167,10 @@ def pos_weight_from(fraction: float) -> float:
 
 def math_ceil(a: int, b: int) -> int:
     return max(1, -(-a // b))
+
+
+def auxiliary_heads(model: dict) -> tuple[str, ...]:
+    """The auxiliary heads a model's settings ask for, in training.targets' names."""
+    wanted = {"classes": model.get("phone_classes"), "features": model.get("phone_features"),
+              "pairs": model.get("class_pairs")}
+    return tuple(name for name, on in wanted.items() if on)

@@ -12,6 +12,7 @@ from torch import nn
 
 from .batches import soften
 from .setup import TrainingSetup
+from .targets import IGNORE
 
 
 def tagger_batch(run: TrainingSetup, epoch: int, pos: int, batches: list[list[int]]):
@@ -59,19 +60,43 @@ def loss(run: TrainingSetup, batch) -> torch.Tensor:
 
 def _tagger_loss_sum(run: TrainingSetup, batch) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed loss of a tagger batch over its real (unpadded) frames, and their count: boundary
-    BCE plus, with a phone-class head, the auxiliary task of each frame's broad phone class."""
+    BCE plus the auxiliary heads' losses (broad class, phonological features, class pairs)."""
     x, y, lengths = (t.to(run.device) for t in batch[:3])
+    aux = {k: v.to(run.device) for k, v in batch[3].items()} if len(batch) > 3 else {}
     with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.use_amp):
-        out = run.ddp_model(x, lengths, with_classes=len(batch) > 3)
-    logits, class_logits = out if len(batch) > 3 else (out, None)
+        out = run.ddp_model(x, lengths, with_heads=True) if aux else {"boundary": run.ddp_model(x, lengths)}
     mask = torch.arange(x.shape[1], device=run.device)[None, :] < lengths[:, None]
     target = soften(y, lengths, run.cfg.neighbour_target)
-    loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(run.pos_weight, device=run.device), reduction="sum")
-    total = loss_fn(logits.float()[mask], target[mask])
-    if class_logits is not None:
+    pos_weight = torch.tensor(run.pos_weight, device=run.device)
+    total = nn.functional.binary_cross_entropy_with_logits(out["boundary"].float()[mask], target[mask],
+                                                           pos_weight=pos_weight, reduction="sum")
+    return total + auxiliary_loss(run, out, aux, mask, pos_weight), mask.sum().float()
+
+
+def auxiliary_loss(run: TrainingSetup, out: dict, aux: dict, mask: torch.Tensor, pos_weight: torch.Tensor) -> torch.Tensor:
+    """Summed losses of the auxiliary heads: cross-entropy of the broad class; the mean over
+    features of each phonological feature's cross-entropy (silence frames ignored); and, for the
+    class-pair head, BCE of every pair's output against the pair of the boundary at that frame
+    (none elsewhere), divided by the class count so it weighs about as much as the boundary loss."""
+    total = out["boundary"].new_zeros((), dtype=torch.float32)
+    if "classes" in aux:
         total = total + run.cfg.phone_class_weight * nn.functional.cross_entropy(
-            class_logits.float()[mask], batch[3].to(run.device)[mask], reduction="sum")
-    return total, mask.sum().float()
+            out["classes"].float()[mask], aux["classes"][mask], reduction="sum")
+    if "features" in aux:
+        logits = out["features"].float()[mask]  # (frames, F, 3)
+        total = total + run.cfg.phone_feature_weight * nn.functional.cross_entropy(
+            logits.reshape(-1, 3), aux["features"][mask].reshape(-1), ignore_index=IGNORE,
+            reduction="sum") / logits.shape[1]
+    if "pairs" in aux:
+        logits = out["pairs"].float()[mask]  # (frames, C * C)
+        pairs = aux["pairs"][mask]
+        onehot = torch.zeros_like(logits)
+        hit = pairs >= 0
+        onehot[hit.nonzero().squeeze(-1), pairs[hit]] = 1.0
+        classes = math.isqrt(logits.shape[1])
+        total = total + run.cfg.class_pair_weight * nn.functional.binary_cross_entropy_with_logits(
+            logits, onehot, pos_weight=pos_weight, reduction="sum") / classes
+    return total
 
 
 def _rank_loss(run: TrainingSetup, batch) -> torch.Tensor:
@@ -90,7 +115,9 @@ def _rank_loss(run: TrainingSetup, batch) -> torch.Tensor:
         if batch is None:
             x = torch.zeros(1, 1, run.input_dim, device=run.device)
             with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.use_amp):
-                total = run.ddp_model(x, torch.ones(1, dtype=torch.long, device=run.device)).float().sum() * 0.0
+                # every head takes part (zero-weighted) so each parameter joins the gradient all-reduce
+                heads = run.ddp_model(x, torch.ones(1, dtype=torch.long, device=run.device), with_heads=True)
+                total = sum(h.float().sum() for h in heads.values()) * 0.0
             count = torch.zeros((), device=run.device)
         else:
             total, count = _tagger_loss_sum(run, batch)

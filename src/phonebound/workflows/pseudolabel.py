@@ -19,8 +19,13 @@ import numpy as np
 
 from ..errors import ModelError, PhoneboundError
 from ..inference.calibrate import decode_scores
-from ..inference.detector import Detector, batched_chunk_outputs, check_same_input, load_detector
-from ..inference.segment import SegmentSummary, plan_outputs, recording_features, write_skipped
+from ..inference.detector import (
+    Detector,
+    check_same_input,
+    load_detector,
+)
+from ..inference.batch import SegmentSummary, plan_outputs, write_skipped
+from ..inference.segment import recording_features
 from ..io_utils import atomic_path, check_output_dir
 from ..phones.classes import PHONE_CLASSES
 
@@ -32,15 +37,8 @@ CLASS_SYMBOL = {"silence": "", "vowel": "a", "stop": "p", "fricative": "s", "nas
 def frame_outputs(detector: Detector, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Boundary probabilities (T,) and class probabilities (T, C) of one recording, in overlapping
     chunks as ``segment`` computes them."""
-    import torch
-
-    def forward(x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            logits, cls = detector.module(torch.from_numpy(x), torch.from_numpy(lengths), with_classes=True)
-            return torch.cat([torch.sigmoid(logits)[..., None], torch.softmax(cls, -1)], -1).numpy()
-
-    out = batched_chunk_outputs(forward, [feats])[0].reshape(len(feats), -1)
-    return out[:, 0], out[:, 1:]
+    heads = detector.head_outputs([feats])[0]
+    return heads["boundary"], heads["classes"]
 
 
 def ensemble_outputs(detectors: list[Detector], feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,75 @@
+"""Phone labels in any notation (IPA, ARPAbet, CGN/X-SAMPA) as IPA segments.
+
+Corpora label phones in different alphabets: TIMIT and CMUdict in ARPAbet, CGN in its SAMPA,
+VoxAngeles, eSpeak and gruut in IPA. Phonological features (:mod:`.features`) are defined on IPA
+segments, so every label is first written in IPA here.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from .classes import SILENCE, guess_scheme
+
+# ARPAbet (TIMIT's 61 symbols and CMUdict's 39, stress digits stripped) -> IPA. TIMIT's stop
+# closures (bcl ...) are the closure phase of their stop: they carry the stop's place and voicing.
+ARPABET_IPA = {
+    "aa": "ɑ", "ae": "æ", "ah": "ʌ", "ao": "ɔ", "aw": "aʊ", "ax": "ə", "ax-h": "ə̥", "axr": "ə˞",
+    "ay": "aɪ", "eh": "ɛ", "er": "ɜ˞", "ey": "eɪ", "ih": "ɪ", "ix": "ɨ", "iy": "i", "ow": "oʊ",
+    "oy": "ɔɪ", "uh": "ʊ", "uw": "u", "ux": "ʉ",
+    "b": "b", "d": "d", "g": "ɡ", "p": "p", "t": "t", "k": "k", "q": "ʔ", "dx": "ɾ",
+    "bcl": "b", "dcl": "d", "gcl": "ɡ", "pcl": "p", "tcl": "t", "kcl": "k",
+    "ch": "t͡ʃ", "jh": "d͡ʒ",
+    "f": "f", "v": "v", "th": "θ", "dh": "ð", "s": "s", "z": "z", "sh": "ʃ", "zh": "ʒ", "hh": "h", "hv": "ɦ",
+    "m": "m", "n": "n", "ng": "ŋ", "em": "m̩", "en": "n̩", "eng": "ŋ̩", "nx": "ɾ̃",
+    "l": "l", "r": "ɹ", "w": "w", "y": "j", "el": "l̩",
+}
+
+# SAMPA as the Spoken Dutch Corpus (CGN) and English SAMPA write it -> IPA. Where the two
+# disagree ('r', 'w', 'h'), the symbol keeps its plain IPA reading.
+SAMPA_IPA = {
+    "p": "p", "b": "b", "t": "t", "d": "d", "k": "k", "g": "ɡ", "f": "f", "v": "v", "s": "s", "z": "z",
+    "S": "ʃ", "Z": "ʒ", "x": "x", "G": "ɣ", "h": "h", "N": "ŋ", "m": "m", "n": "n", "J": "ɲ", "l": "l",
+    "r": "r", "R": "ʀ", "w": "w", "j": "j", "T": "θ", "D": "ð", "?": "ʔ", "tS": "t͡ʃ", "dZ": "d͡ʒ",
+    "I": "ɪ", "E": "ɛ", "A": "ɑ", "O": "ɔ", "Y": "ʏ", "@": "ə", "i": "i", "y": "y", "u": "u", "a": "a",
+    "e": "e", "o": "o", "2": "ø", "9": "œ", "{": "æ", "V": "ʌ", "Q": "ɒ", "U": "ʊ", "3": "ɜ", "6": "ɐ",
+    "a:": "aː", "e:": "eː", "2:": "øː", "o:": "oː", "i:": "iː", "u:": "uː", "y:": "yː", "3:": "ɜː",
+    "A:": "ɑː", "O:": "ɔː", "E:": "ɛː", "Y:": "œː", "E+": "ɛi", "Y+": "œy", "A+": "ɑu",
+    "E~": "ɛ̃ː", "A~": "ɑ̃ː", "O~": "ɔ̃ː", "Y~": "œ̃ː",
+    "eI": "eɪ", "aI": "aɪ", "OI": "ɔɪ", "@U": "əʊ", "aU": "aʊ", "I@": "ɪə", "e@": "eə", "U@": "ʊə",
+}
+
+# Affricates written without a tie bar in IPA corpora (one label, one phone).
+_AFFRICATES = {"ts": "t͡s", "dz": "d͡z", "tʃ": "t͡ʃ", "dʒ": "d͡ʒ", "tɕ": "t͡ɕ", "dʑ": "d͡ʑ", "tʂ": "t͡ʂ",
+               "dʐ": "d͡ʐ", "pf": "p͡f", "tɬ": "t͡ɬ", "dɮ": "d͡ɮ", "ʧ": "t͡ʃ", "ʤ": "d͡ʒ", "ʦ": "t͡s",
+               "ʣ": "d͡z", "ʨ": "t͡ɕ", "ʥ": "d͡ʑ"}
+# Letters some corpora use for IPA symbols that look alike.
+_LOOKALIKES = {"g": "ɡ", "ᵻ": "ɨ", "ᵿ": "ʉ", "ɚ": "ə˞", "ɝ": "ɜ˞", ":": "ː", "'": "ʼ", "ʦ": "t͡s"}
+# Prosodic marks with no segmental content.
+_PROSODIC = set("ˈˌ.|‖")
+
+
+def to_ipa(label: str, scheme: str = "auto") -> str:
+    """The IPA spelling of one phone label ('' for silence).
+
+    scheme : 'ipa', 'arpabet', 'sampa', or 'auto' (:func:`~phonebound.phones.classes.guess_scheme`
+        on this one label).
+    """
+    s = unicodedata.normalize("NFC", label.strip())
+    if s.lower() in SILENCE:
+        return ""
+    if scheme == "auto":
+        scheme = guess_scheme([s])
+    if scheme == "arpabet":
+        base = s.lower().rstrip("012")
+        if base in ARPABET_IPA:
+            return ARPABET_IPA[base]
+    if scheme in ("sampa", "arpabet"):
+        if s in SAMPA_IPA:
+            return SAMPA_IPA[s]
+        if s.split("_")[0] in SAMPA_IPA:  # X-SAMPA diacritics follow '_'
+            return SAMPA_IPA[s.split("_")[0]]
+    s = "".join(ch for ch in s if ch not in _PROSODIC)
+    core = s.rstrip("ːˑ")  # a long affricate (tʃː) is still one affricate
+    s = _AFFRICATES.get(core, core) + s[len(core):]
+    return "".join(_LOOKALIKES.get(ch, ch) for ch in s)
