@@ -7,6 +7,8 @@ Python API::
     seg.boundaries, seg.confidences, seg.segments()
     det = phonebound.load_model("my_model_dir")        # a trained model directory
     for utt in phonebound.read_corpus("corpus/"): ...  # any supported corpus format
+    ali = phonebound.align("prompt.wav", "de kat zit op de mat", lang="nl")
+    ali.words, ali.phones                             # labelled intervals, seconds
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ def __getattr__(name: str):
         from . import corpus
 
         return getattr(corpus, name)
+    if name in ("align", "Alignment"):
+        from .alignment import aligner, recording
+
+        return recording.align if name == "align" else aligner.Alignment
     if name == "evaluate":
         from .evaluation.evaluate import evaluate
 
@@ -36,4 +42,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'phonebound' has no attribute {name!r}")
 
 
-__all__ = ["PhoneboundError", "Segmentation", "__version__", "evaluate", "load_model", "read_corpus", "segment"]
+__all__ = ["Alignment", "PhoneboundError", "Segmentation", "align", "__version__", "evaluate", "load_model", "read_corpus", "segment"]

@@ -277,11 +277,48 @@ def segment(
     out.print(f"segmented {s.written} recording(s) ({s.audio_seconds / 60:.1f} min of audio, {s.boundaries} boundaries) "
               f"in {s.seconds:.1f} s (real-time factor {rtf:.4f}) into {s.out}"
               + (f"; {s.reused} already done" if s.reused else ""))
+    _report_skipped(s, "segmented")
+
+
+@app.command()
+@user_errors
+def align(
+    inputs: List[Path] = typer.Argument(..., help="Audio files and/or folders (recursed), each with its transcript."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output folder; mirrors the input tree."),
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language of the words: nl, en, de, fr, es, it, pt, ... (gruut's lexicon and G2P)."),
+    text_kind: str = typer.Option("words", help="words (pronounced by --dictionary, then the lexicon and G2P of --lang) | phones (space-separated IPA, ARPAbet or SAMPA)."),
+    dictionary: Optional[Path] = typer.Option(None, help="Pronunciation dictionary: word<TAB>phone phone ... (MFA/CGN lexicon format); its entries come first."),
+    transcripts: Optional[Path] = typer.Option(None, help="One file of id|text lines (LJSpeech/rhasspy metadata.csv; id = audio file name without extension). Default: <stem>.txt or .lab beside each audio file, or a TextGrid with a words tier."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory, or 'accurate'; default: the bundled model."),
+    format: str = typer.Option("long_textgrid", "--format", "-f", help="long_textgrid | short_textgrid | csv | json"),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel worker processes."),
+    link_audio: bool = typer.Option(False, help="Put a link to each recording beside its output, so that OUT is a corpus `build` reads."),
+    overwrite: bool = typer.Option(False, help="Redo files whose output exists."),
+):
+    """Align recordings to their transcripts: labelled words and phones (TextGrid tiers words, phones, confidence)."""
+    from .alignment.batch import align_paths
+
+    single = len(inputs) == 1 and inputs[0].is_file()
+    s = align_paths(inputs, output, lang=lang, text_kind=text_kind, dictionary=dictionary, transcripts=transcripts,
+                    model=model, fmt=format, jobs=jobs, overwrite=overwrite, progress=sys.stderr.isatty(),
+                    link_audio=link_audio)
+    if single and s.skipped:
+        raise PhoneboundError(s.skipped[0][1], s.skipped[0][0])
+    out.print(f"aligned {s.written} recording(s) ({s.audio_seconds / 60:.1f} min of audio, {s.phones} phones) "
+              f"in {s.seconds:.1f} s into {s.out}" + (f"; {s.reused} already done" if s.reused else ""))
+    if s.guessed:
+        console.print(f"{len(s.guessed)} word(s) not in the lexicon were pronounced by the G2P model "
+                      f"(listed in {s.out / 'guessed_words.tsv'}; add them to a --dictionary to fix their phones)")
+    _report_skipped(s, "aligned")
+
+
+def _report_skipped(s, verb: str) -> None:
+    """The skipped files of a batch job, and exit 2 when nothing at all was usable."""
     if s.skipped:
         console.print(f"[yellow]skipped {len(s.skipped)}[/] " + escape(f"(reasons in {s.out / 'skipped.tsv'}); first: "
                       f"{s.skipped[0][0]}: {s.skipped[0][1]}"), markup=True, highlight=False)
     if s.skipped and not s.written and not s.reused:
-        raise PhoneboundError(f"no recording could be segmented: all {len(s.skipped)} were skipped",
+        raise PhoneboundError(f"no recording could be {verb}: all {len(s.skipped)} were skipped",
                               s.out / "skipped.tsv", "fix the files listed there (each with its reason)")
 
 

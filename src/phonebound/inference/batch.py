@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,3 +158,13 @@ class Progress:
     def close(self) -> None:
         if self.enabled:
             self.bar.stop()
+
+
+def place_audio(audio: Path, link: Path) -> None:
+    """The recording beside its TextGrid: a symbolic link, or a copy where links are not allowed."""
+    if link.exists() or link.is_symlink():
+        return
+    try:
+        os.symlink(audio.resolve(), link)
+    except OSError:
+        shutil.copy2(audio, link)

@@ -101,15 +101,20 @@ def segment(audio: str | Path | np.ndarray, sample_rate: int | None = None, mode
             scores = detector.scores_from_features(feats)
         source = str(audio)
     else:
-        if sample_rate is None:
-            raise PhoneboundError("sample_rate is required when audio is an array", fix="pass sample_rate=...")
-        signal = _array_to_mono(np.asarray(audio), channel)
-        duration = len(signal) / float(sample_rate)  # the array's own length, not the resampled one's
-        signal = resample(signal, int(sample_rate))
+        signal, duration = signal_of(audio, sample_rate, channel)
         scores, source = detector.frame_scores(signal), None
     times, conf = decode_scores(scores, cfg)
     keep = (times > 0) & (times < duration)
     return Segmentation(times[keep], conf[keep], duration, source, str(detector.path or detector.name), cfg.threshold)
+
+
+def signal_of(audio: np.ndarray, sample_rate: int | None, channel: int | None) -> tuple[np.ndarray, float]:
+    """A 16 kHz mono signal from an array of samples, and the array's own duration in seconds
+    (not the resampled one's)."""
+    if sample_rate is None:
+        raise PhoneboundError("sample_rate is required when audio is an array", fix="pass sample_rate=...")
+    signal = _array_to_mono(np.asarray(audio), channel)
+    return resample(signal, int(sample_rate)), len(signal) / float(sample_rate)
 
 
 def _array_to_mono(x: np.ndarray, channel: int | None) -> np.ndarray:

@@ -10,8 +10,6 @@ default learnt from the unaligned hour of flemishguy (bench/results/accuracy.md)
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from ..inference.detector import (
     check_same_input,
     load_detector,
 )
-from ..inference.batch import SegmentSummary, plan_outputs, write_skipped
+from ..inference.batch import SegmentSummary, place_audio, plan_outputs, write_skipped
 from ..inference.segment import recording_features
 from ..io_utils import atomic_path, check_output_dir
 from ..phones.classes import PHONE_CLASSES
@@ -96,7 +94,7 @@ def pseudo_label(inputs: list[str | Path], out: str | Path, model: str | Path | 
         times, _ = decode_scores(probs, cfg)
         intervals = label_segments(times, classes, duration, detector.features_cfg.hop_s)
         target.parent.mkdir(parents=True, exist_ok=True)
-        _place_audio(audio, target.with_suffix(audio.suffix))
+        place_audio(audio, target.with_suffix(audio.suffix))
         tg = textgrid.Textgrid()
         tg.addTier(textgrid.IntervalTier("phones", [i for i in intervals if i[1] > i[0]], 0, duration))
         with atomic_path(target) as tmp:  # the TextGrid last: its presence marks the recording done
@@ -116,13 +114,3 @@ def load_teacher(model: str | Path | None) -> Detector:
         raise ModelError("pseudo-labels need a tagger with a phone-class head", detector.path,
                          "use the bundled default, or a model trained with phone_classes = 8")
     return detector
-
-
-def _place_audio(audio: Path, link: Path) -> None:
-    """The recording beside its TextGrid: a symbolic link, or a copy where links are not allowed."""
-    if link.exists() or link.is_symlink():
-        return
-    try:
-        os.symlink(audio.resolve(), link)
-    except OSError:
-        shutil.copy2(audio, link)

@@ -1,0 +1,73 @@
+"""Pronunciations of transcript words: the user's dictionary, then gruut's lexicon, then its G2P.
+
+A dictionary file has one pronunciation per line, ``word<TAB>phone phone …`` (MFA's and CGN's
+lexicon format); a word may have several lines (variants), and MFA's probability columns
+between the word and its phones are skipped. Words are matched case-insensitively.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import PhoneboundError
+from .g2p import Pronunciations, lexicon
+
+_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+
+
+def read_dictionary(path: str | Path) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """word (lower case) -> its pronunciations, in file order."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        text = path.read_text(encoding="latin-1")
+    except OSError as e:
+        raise PhoneboundError(f"cannot read the dictionary ({e.strerror})", path, "check the --dictionary path") from None
+    entries: dict[str, list[tuple[str, ...]]] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith(("#", ";;;")):
+            continue
+        word, _, rest = line.strip().partition("\t") if "\t" in line else line.strip().partition(" ")
+        fields = rest.split()
+        while fields and _NUMBER.match(fields[0]):  # MFA's pronunciation and silence probabilities
+            fields = fields[1:]
+        if not word or not fields:
+            raise PhoneboundError(f"line {n} has no phones after the word", path,
+                                  "write one pronunciation per line: word<TAB>phone phone ...")
+        entries.setdefault(word.lower(), [])
+        if tuple(fields) not in entries[word.lower()]:
+            entries[word.lower()].append(tuple(fields))
+    if not entries:
+        raise PhoneboundError("the dictionary has no entries", path, "write one pronunciation per line: word<TAB>phone phone ...")
+    return {w: tuple(v) for w, v in entries.items()}
+
+
+@dataclass
+class Pronouncer:
+    """Pronunciations of words in one language, the user's dictionary first."""
+
+    lang: str | None
+    dictionary: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    _cache: dict[str, Pronunciations | None] = field(default_factory=dict, repr=False)
+
+    def __call__(self, word: str) -> Pronunciations | None:
+        """The word's pronunciations, or None when nothing can pronounce it."""
+        if word not in self._cache:
+            self._cache[word] = self._pronounce(word)
+        return self._cache[word]
+
+    def _pronounce(self, word: str) -> Pronunciations | None:
+        key = word.lower()
+        if key in self.dictionary:
+            return Pronunciations(word, self.dictionary[key], "dictionary")
+        if self.lang is None:
+            return None
+        lex = lexicon(self.lang)
+        variants = lex.lookup(word)
+        if variants:
+            return Pronunciations(word, variants, "lexicon")
+        guess = lex.guess(word) if any(ch.isalpha() for ch in word) else ()
+        return Pronunciations(word, (guess,), "guessed") if guess else None

@@ -1,0 +1,125 @@
+"""One recording and its transcript in, an :class:`~.aligner.Alignment` out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PhoneboundError
+from ..inference.detector import Detector
+from .aligner import AlignedPhone, Alignment, AlignmentError, align_outputs
+from .emissions import AlignWeights, FrameOutputs
+from .lexicon import Pronouncer
+from .transcripts import Transcript
+from .words import transcript_words
+
+MIN_SECONDS = 0.03  # a recording shorter than this cannot hold a phone
+
+
+@dataclass
+class AlignedRecording:
+    alignment: Alignment
+    tiers: tuple = ()  # the input TextGrid's tiers, kept in the output
+
+
+def weights_of(detector: Detector) -> AlignWeights:
+    """The model's own aligner weights (config.json "align"), else the defaults."""
+    stored = detector.config.get("align", {})
+    known = {k: v for k, v in stored.items() if k in AlignWeights.__dataclass_fields__ and k != "durations"}
+    return replace(AlignWeights(), **known)
+
+
+def align_features(detector: Detector, heads: dict[str, np.ndarray], duration: float, transcript: Transcript,
+                   text_kind: str, pronouncer: Pronouncer | None, weights: AlignWeights | None = None) -> AlignedRecording:
+    """Align a transcript to a recording whose detector heads are ``heads``; each span of the
+    transcript within its own stretch of frames, silence between spans."""
+    if duration < MIN_SECONDS:
+        raise PhoneboundError(f"the recording is {duration * 1000:.0f} ms long, too short to hold a phone",
+                              fix="give recordings of at least 30 ms")
+    if "classes" not in heads:
+        raise PhoneboundError("the model has no phone-class head, which alignment needs",
+                              fix="use the bundled default, or a model trained with phone_classes = 8")
+    weights = weights or weights_of(detector)
+    outputs = FrameOutputs.from_heads(heads)
+    hop = detector.features_cfg.hop_s
+    T = len(outputs)
+    phones: list[AlignedPhone] = []
+    words: list[tuple[float, float, str]] = []
+    guessed: list[str] = []
+    cursor = 0.0
+    for start, end, text in transcript.spans:
+        lo = min(T, max(0, int(round(start / hop))))
+        hi = T if end is None else min(T, max(lo, int(round(end / hop))))
+        span_words, span_guessed, scheme = transcript_words(text, text_kind, pronouncer)
+        guessed += span_guessed
+        try:
+            part = align_outputs(outputs.window(lo, hi), span_words, weights,
+                                 duration=(duration if end is None else min(end, duration)) - lo * hop, hop_s=hop,
+                                 scheme=scheme)
+        except AlignmentError as e:
+            where = "" if len(transcript.spans) == 1 else f" (the span {start:.2f}-{end or duration:.2f} s)"
+            raise PhoneboundError(f"{e}{where}", fix="check that the transcript belongs to this recording") from None
+        offset, first_word = lo * hop, len(words)
+        if offset > cursor + 1e-9:
+            phones.append(AlignedPhone(cursor, offset, "", -1, 1.0))
+        phones += [AlignedPhone(p.start + offset, p.end + offset, p.label, p.word + first_word if p.word >= 0 else -1,
+                                p.confidence) for p in part.phones]
+        words += [(s + offset, e + offset, w) for s, e, w in part.words]
+        cursor = phones[-1].end
+    if cursor < duration - 1e-9:
+        phones.append(AlignedPhone(cursor, duration, "", -1, 1.0))
+    return AlignedRecording(Alignment(duration, _merge_silences(phones), words, guessed), transcript.tiers)
+
+
+def _merge_silences(phones: list[AlignedPhone]) -> list[AlignedPhone]:
+    out: list[AlignedPhone] = []
+    for p in phones:
+        if p.end <= p.start:
+            continue
+        if out and p.label == "" and out[-1].label == "":
+            out[-1] = AlignedPhone(out[-1].start, p.end, "", -1, min(out[-1].confidence, p.confidence))
+        else:
+            out.append(p)
+    return out
+
+
+def transcript_pronouncer(lang: str | None, dictionary: str | Path | None, text_kind: str) -> Pronouncer | None:
+    """The pronouncer a run uses: the dictionary, then gruut's lexicon and G2P for ``lang``
+    (checked now, so an unknown --lang or a missing language package fails before any file)."""
+    if text_kind == "phones":
+        return None
+    from .g2p import language_dir
+    from .lexicon import read_dictionary
+
+    if lang is None and dictionary is None:
+        raise PhoneboundError("words need a language or a dictionary to be pronounced",
+                              fix="give --lang (nl, en, de, fr, ...) or --dictionary FILE, or --text-kind phones")
+    if lang is not None:
+        language_dir(lang)
+    return Pronouncer(lang, read_dictionary(dictionary) if dictionary else {})
+
+
+def align(audio: str | Path | np.ndarray, text: str, lang: str | None = None, text_kind: str = "words",
+          model: str | Path | Detector | None = None, dictionary: str | Path | None = None,
+          sample_rate: int | None = None, channel: int | None = None) -> Alignment:
+    """Align one recording (a path, or an array with ``sample_rate``) to ``text``.
+
+    Returns an :class:`~.aligner.Alignment`: ``phones`` (start, end, label, word, confidence;
+    silences labelled ''), ``words`` (start, end, text), ``boundaries``, ``guessed`` (words whose
+    pronunciation came from the G2P model). Raises PhoneboundError when it cannot be aligned."""
+    from ..inference.detector import load_detector
+    from ..inference.segment import recording_features, signal_of
+    from .transcripts import Transcript
+
+    detector = model if isinstance(model, Detector) else load_detector(model, backend="torch")
+    if isinstance(audio, (str, Path)):
+        feats, duration = recording_features(detector, audio, channel)
+    else:
+        signal, duration = signal_of(audio, sample_rate, channel)
+        feats = detector.features(signal)
+    heads = detector.head_outputs([feats])[0]
+    pronouncer = transcript_pronouncer(lang, dictionary, text_kind)
+    return align_features(detector, heads, duration, Transcript(((0.0, None, text),), "text"), text_kind,
+                          pronouncer).alignment

@@ -1,0 +1,102 @@
+"""Where each recording's transcript comes from, as forced aligners take them.
+
+In order: a ``--transcripts`` file of ``id|text`` lines (LJSpeech / rhasspy ``metadata.csv``; a
+third column, LJSpeech's normalised text, is preferred when present), keyed by the audio's
+stem; ``<stem>.txt`` or ``<stem>.lab`` beside the audio (MFA's convention; a ``.lab`` holding
+an HTK time-aligned label file is not a transcript); a TextGrid beside the audio whose words
+tier gives the text: each run of touching labelled intervals is aligned within its own span
+(MFA's convention for utterance intervals), so pauses a transcriber marked stay pauses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import PhoneboundError
+
+WORD_TIERS = ("words", "word", "text", "transcript", "transcription", "utterance", "utterances", "ortho", "orthography")
+_HTK_LINE = re.compile(r"^\s*\d+(\.\d+)?\s+\d+(\.\d+)?\s+\S+")
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """The text of a recording: one span (start, end, text) per stretch aligned on its own;
+    ``end`` None means the end of the recording. ``source`` says where it was read."""
+
+    spans: tuple[tuple[float, float | None, str], ...]
+    source: str
+    tiers: tuple = ()  # the TextGrid's tiers, kept in the output
+
+
+def read_transcripts_file(path: str | Path) -> dict[str, str]:
+    """id -> text of an ``id|text`` (or ``id|text|normalised``) file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise PhoneboundError(f"cannot read the transcripts file ({e.strerror})", path, "check the --transcripts path") from None
+    text = _decode(raw)
+    table: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split("|")
+        if len(fields) < 2:
+            raise PhoneboundError(f"line {n} has no '|' between id and text", path,
+                                  "write one recording per line: id|text (id = the audio file's name without extension)")
+        table[fields[0].strip()] = (fields[2] if len(fields) > 2 and fields[2].strip() else fields[1]).strip()
+    if not table:
+        raise PhoneboundError("the transcripts file is empty", path, "write one recording per line: id|text")
+    return table
+
+
+def find_transcript(audio: Path, table: dict[str, str] | None = None) -> Transcript:
+    """The transcript of ``audio`` (see the module doc), or a :class:`PhoneboundError` naming the fix."""
+    if table is not None and audio.stem in table:
+        return Transcript(((0.0, None, table[audio.stem]),), "transcripts file")
+    for suffix in (".txt", ".lab"):
+        candidate = audio.with_suffix(suffix)
+        if candidate.exists():
+            text = _decode(candidate.read_bytes())
+            if suffix == ".lab" and text.strip() and all(_HTK_LINE.match(x) for x in text.splitlines() if x.strip()):
+                continue  # a time-aligned label file
+            return Transcript(((0.0, None, " ".join(text.split())),), candidate.name)
+    for candidate in (audio.with_suffix(".TextGrid"), audio.with_suffix(".textgrid")):
+        if candidate.exists():
+            return _textgrid_transcript(candidate)
+    where = "in the --transcripts file or " if table is not None else ""
+    raise PhoneboundError("no transcript found", audio,
+                          f"put its text {where}in {audio.stem}.txt beside it (or .lab, or a TextGrid with a words tier)")
+
+
+def _textgrid_transcript(path: Path) -> Transcript:
+    from ..corpus.textgrid import read_textgrid
+
+    tg = read_textgrid(path)
+    tier = next((t for name in WORD_TIERS for t in tg.tiers
+                 if t.kind == "IntervalTier" and t.name.strip().lower() == name), None)
+    if tier is None:
+        names = ", ".join(t.name for t in tg.tiers) or "none"
+        raise PhoneboundError(f"the TextGrid beside it has no words tier (tiers: {names})", path,
+                              "name the tier with the text 'words', or give a .txt transcript")
+    spans: list[tuple[float, float, str]] = []
+    for s, e, label in tier.entries:  # runs of touching labelled intervals form one span
+        label = str(label).strip()
+        if not label:
+            continue
+        if spans and abs(spans[-1][1] - float(s)) < 1e-6:
+            spans[-1] = (spans[-1][0], float(e), f"{spans[-1][2]} {label}")
+        else:
+            spans.append((float(s), float(e), label))
+    return Transcript(tuple(spans), path.name, tuple(tg.tiers))
+
+
+def _decode(raw: bytes) -> str:
+    for encoding in ("utf-8-sig", "utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig",):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    return raw.decode("latin-1")

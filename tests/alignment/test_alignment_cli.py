@@ -1,0 +1,116 @@
+"""``phonebound align`` end to end on real recordings: outputs, skipped files, resume, formats."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import wave
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from phonebound.cli import app
+from phonebound.corpus.textgrid import read_textgrid
+from phonebound.evaluation.metrics import match_boundaries
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def corpus(tmp_path, fixtures_dir):
+    """mary (its TextGrid's words tier), bobby (a .txt), a recording without transcript, one of
+    10 ms, and one whose transcript holds a word nothing can pronounce."""
+    root = tmp_path / "in"
+    root.mkdir()
+    praatio = fixtures_dir / "praatio"
+    shutil.copy(praatio / "mary.wav", root / "mary.wav")
+    shutil.copy(praatio / "mary.TextGrid", root / "mary.TextGrid")
+    shutil.copy(praatio / "bobby.wav", root / "bobby.wav")
+    (root / "bobby.txt").write_text("Bobby ripped the ledger", encoding="utf-8")
+    shutil.copy(praatio / "bobby.wav", root / "untranscribed.wav")
+    shutil.copy(praatio / "bobby.wav", root / "odd.wav")
+    (root / "odd.txt").write_text("bobby 日本", encoding="utf-8")
+    with wave.open(str(root / "tiny.wav"), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+        w.writeframes(np.zeros(160, np.int16).tobytes())
+    (root / "tiny.txt").write_text("a", encoding="utf-8")
+    return root
+
+
+def run(*args):
+    return runner.invoke(app, ["align", *map(str, args)])
+
+
+def test_align_writes_labelled_tiers_and_lists_what_it_skipped(corpus, tmp_path):
+    out = tmp_path / "out"
+    dictionary = tmp_path / "dict.txt"
+    dictionary.write_text("bobby\tb ɑ b i\n", encoding="utf-8")
+    result = run(corpus, "-o", out, "--lang", "en", "--dictionary", dictionary)
+    assert result.exit_code == 0, result.output
+    assert "aligned 2 recording(s)" in result.output
+    skipped = dict(line.split("\t") for line in (out / "skipped.tsv").read_text().splitlines()[1:])
+    assert set(skipped) == {str(corpus / n) for n in ("untranscribed.wav", "odd.wav", "tiny.wav")}
+    assert "no transcript found" in skipped[str(corpus / "untranscribed.wav")]
+    assert "no pronunciation for '日本'" in skipped[str(corpus / "odd.wav")]
+    assert "too short to hold a phone" in skipped[str(corpus / "tiny.wav")]
+    tg = read_textgrid(out / "bobby.TextGrid")
+    tiers = {t.name: t for t in tg.tiers}
+    assert list(tiers) == ["words", "phones", "confidence"]
+    words = [label for _, _, label in tiers["words"].entries if label]
+    assert words == ["Bobby", "ripped", "the", "ledger"]
+    phones = [label for _, _, label in tiers["phones"].entries if label]
+    assert phones[:4] == ["b", "ɑ", "b", "i"] and len(phones) >= 14  # the dictionary's bobby, then English G2P
+    assert len(tiers["confidence"].entries) == len(phones)
+    # mary's TextGrid: its words give the text, and its tiers are kept (renamed where they clash)
+    mary = {t.name for t in read_textgrid(out / "mary.TextGrid").tiers}
+    assert mary == {"words", "phones", "confidence", "phone", "word", "pitch"}
+
+
+def test_mary_is_aligned_close_to_her_hand_labels(corpus, tmp_path, fixtures_dir):
+    out = tmp_path / "out"
+    assert run(corpus / "mary.wav", "-o", out, "--lang", "en").exit_code == 0
+    ref = read_textgrid(fixtures_dir / "praatio" / "mary.TextGrid")
+    ref_bounds = [s for s, _, _ in next(t for t in ref.tiers if t.name == "phone").entries[1:]]
+    hyp = [s for s, _, _ in next(t for t in read_textgrid(out / "mary.TextGrid").tiers if t.name == "phones").entries[1:]]
+    hits = len(match_boundaries(np.array(ref_bounds), np.array(hyp), 0.05).ref_idx)
+    assert hits >= 0.8 * len(ref_bounds), (hits, len(ref_bounds))
+
+
+def test_nothing_usable_exits_2_and_a_rerun_resumes(corpus, tmp_path):
+    out = tmp_path / "out"
+    result = run(corpus / "untranscribed.wav", corpus / "tiny.wav", "-o", out, "--lang", "en")
+    assert result.exit_code == 2 and "no recording could be aligned" in result.output and "Traceback" not in result.output
+    first = run(corpus / "bobby.wav", "-o", out, "--lang", "en")
+    assert first.exit_code == 0
+    again = run(corpus / "bobby.wav", "-o", out, "--lang", "en")
+    assert "1 already done" in again.output
+    changed = run(corpus / "bobby.wav", "-o", out, "--lang", "nl")
+    assert changed.exit_code == 2 and "other settings" in changed.output
+
+
+def test_unknown_language_is_one_line(corpus, tmp_path):
+    result = run(corpus, "-o", tmp_path / "out", "--lang", "klingon")
+    assert result.exit_code == 2 and "unknown language 'klingon'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_csv_json_and_linked_audio(corpus, tmp_path):
+    out = tmp_path / "csv"
+    assert run(corpus / "bobby.wav", "-o", out, "--lang", "en", "-f", "csv").exit_code == 0
+    rows = (out / "bobby.csv").read_text().splitlines()
+    assert rows[0] == "begin,end,phone,word,confidence" and any(",the," in r for r in rows)
+    out = tmp_path / "json"
+    assert run(corpus / "bobby.wav", "-o", out, "--lang", "en", "-f", "json", "--link-audio").exit_code == 0
+    data = json.loads((out / "bobby.json").read_text())
+    assert [w["word"] for w in data["words"]] == ["Bobby", "ripped", "the", "ledger"]
+    assert data["phones"][-1]["end"] == pytest.approx(data["duration"], abs=1e-5)  # written to 10 µs
+    assert (out / "bobby.wav").exists()  # linked beside its output
+
+
+def test_phone_transcripts(corpus, tmp_path):
+    (corpus / "bobby.txt").write_text("B AA1 B IY0 R IH1 P T DH AH0 L EH1 JH ER0", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run(corpus / "bobby.wav", "-o", out, "--text-kind", "phones").exit_code == 0
+    phones = [label for _, _, label in read_textgrid(out / "bobby.TextGrid").tiers[1].entries if label]
+    assert phones == "B AA1 B IY0 R IH1 P T DH AH0 L EH1 JH ER0".split()

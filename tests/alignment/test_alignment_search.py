@@ -1,0 +1,107 @@
+"""The segmental Viterbi search and the aligner on outputs whose right answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from phonebound.alignment.aligner import AlignmentError, Word, align_outputs
+from phonebound.alignment.emissions import AlignWeights, FrameOutputs
+from phonebound.alignment.graph import build_graph
+from phonebound.alignment.viterbi import viterbi
+from phonebound.phones.classes import PHONE_CLASSES
+
+SIL, VOWEL, STOP, FRIC = (PHONE_CLASSES.index(c) for c in ("silence", "vowel", "stop", "fricative"))
+
+
+def outputs_for(segments: list[tuple[int, int]], blur: float = 0.0, seed: int = 0) -> FrameOutputs:
+    """Outputs of an ideal detector for (class, frames) runs: confident classes, a boundary
+    probability peak at each run's first frame."""
+    rng = np.random.default_rng(seed)
+    T = sum(n for _, n in segments)
+    classes = np.full((T, len(PHONE_CLASSES)), 0.02)
+    boundary = np.full(T, 0.02)
+    t = 0
+    for k, (c, n) in enumerate(segments):
+        classes[t : t + n, c] = 0.9
+        if k:
+            boundary[t] = 0.95
+        t += n
+    classes += blur * rng.random(classes.shape)
+    classes /= classes.sum(1, keepdims=True)
+    return FrameOutputs(boundary, classes)
+
+
+def test_viterbi_takes_the_best_path_through_optional_silences_and_variants():
+    # two words: 'a' then either 'p a' or 's'; frames: 3 of silence, 4 a, 5 s
+    g = build_graph([(("a",),), (("p", "a"), ("s",))])
+    labels = [t.label for t in g.tokens]
+    T = 12
+    E = np.full((len(labels), T), -5.0)
+    truth = {"": range(0, 3), "a": range(3, 7), "s": range(7, 12)}
+    for j, label in enumerate(labels):
+        E[j, list(truth.get(label, []))] = 0.0
+    B = np.zeros((1, T))
+    rows = [[0] * len(p) for p in g.preds]
+    tokens, starts, score = viterbi(E, B, g.preds, rows, g.is_end, g.flat, np.ones(len(labels), int),
+                                    np.full(len(labels), 20), np.zeros((len(labels), 21)))
+    assert [labels[j] for j in tokens] == ["", "a", "s"] and starts.tolist() == [0, 3, 7] and score == 0.0
+
+
+def test_viterbi_reports_an_impossible_fit():
+    g = build_graph([(("a", "b", "c"),)])
+    n = len(g.tokens)
+    _, _, score = viterbi(np.zeros((n, 2)), np.zeros((1, 2)), g.preds, [[0] * len(p) for p in g.preds], g.is_end,
+                          g.flat, np.ones(n, int), np.full(n, 5), np.zeros((n, 6)))
+    assert score == -np.inf
+
+
+def test_aligner_recovers_an_ideal_detectors_segmentation():
+    runs = [(SIL, 20), (STOP, 6), (VOWEL, 12), (FRIC, 10), (SIL, 15), (VOWEL, 9), (STOP, 7), (SIL, 21)]
+    outputs = outputs_for(runs, blur=0.05)
+    words = [Word("pas", (("p", "a", "s"),)), Word("at", (("a", "t"),))]
+    result = align_outputs(outputs, words, AlignWeights(), duration=1.0)
+    starts = np.cumsum([0] + [n for _, n in runs])[:-1] * 0.01
+    assert np.allclose([p.start for p in result.phones], starts)
+    assert [p.label for p in result.phones] == ["", "p", "a", "s", "", "a", "t", ""]
+    assert [w for _, _, w in result.words] == ["pas", "at"]
+    assert result.words[1][0] == pytest.approx(0.63) and result.phones[-1].end == 1.0
+    assert all(0.0 < p.confidence <= 1.0 for p in result.phones)
+
+
+def test_the_pair_head_places_a_boundary_the_plain_head_cannot_see():
+    runs = [(SIL, 10), (VOWEL, 6), (VOWEL, 14), (SIL, 10)]  # vowel -> vowel: no class change
+    outputs = outputs_for(runs)
+    plain = FrameOutputs(np.full(40, 0.02), outputs.classes)  # the plain head misses the V-V boundary
+    pairs = np.full((40, len(PHONE_CLASSES) ** 2), 0.01)
+    C = len(PHONE_CLASSES)
+    pairs[10, SIL * C + VOWEL] = pairs[16, VOWEL * C + VOWEL] = pairs[30, VOWEL * C + SIL] = 0.95
+    words = [Word("ai", (("a", "i"),))]
+    with_pairs = align_outputs(FrameOutputs(plain.boundary, plain.classes, None, pairs), words, AlignWeights())
+    assert with_pairs.phones[2].start == pytest.approx(0.16)
+    without = align_outputs(FrameOutputs(plain.boundary, plain.classes, None, pairs), words, AlignWeights(pairs=False))
+    assert abs(without.phones[2].start - 0.16) > 0.02  # the duration prior alone splits nearer the middle
+
+
+def test_long_recordings_are_aligned_window_by_window_with_the_same_result():
+    rng = np.random.default_rng(1)
+    runs, words = [(SIL, 30)], []
+    for k in range(120):  # 120 words of 2-4 phones with pauses: about 50 s
+        phones = [(int(c), int(rng.integers(5, 14))) for c in rng.choice([VOWEL, STOP, FRIC], size=rng.integers(2, 5))]
+        runs += phones + [(SIL, int(rng.integers(5, 30)))]
+        names = {VOWEL: "a", STOP: "t", FRIC: "s"}
+        words.append(Word(f"w{k}", (tuple(names[c] for c, _ in phones),)))
+    outputs = outputs_for(runs, blur=0.05, seed=2)
+    whole = align_outputs(outputs, words, AlignWeights())
+    windowed = align_outputs(outputs, words, AlignWeights(), window=800)  # 8 s windows
+    assert len(outputs) > 4000
+    assert [(p.start, p.label) for p in windowed.phones] == [(p.start, p.label) for p in whole.phones]
+    assert [w for _, _, w in windowed.words] == [w.text for w in words]
+
+
+def test_a_transcript_longer_than_the_audio_is_refused():
+    outputs = outputs_for([(SIL, 3), (VOWEL, 3)])
+    with pytest.raises(AlignmentError, match="7 phones but the audio only 6 frames"):
+        align_outputs(outputs, [Word("x", (tuple("abcdefg"),))])
+    with pytest.raises(AlignmentError, match="no words"):
+        align_outputs(outputs, [])

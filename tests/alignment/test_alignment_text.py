@@ -1,0 +1,78 @@
+"""Transcripts as forced aligners take them, and words as phones: dictionary, lexicon, G2P."""
+
+from __future__ import annotations
+
+import pytest
+
+from phonebound.alignment.lexicon import Pronouncer, read_dictionary
+from phonebound.alignment.transcripts import find_transcript, read_transcripts_file
+from phonebound.alignment.words import transcript_words
+from phonebound.errors import PhoneboundError
+
+
+def test_dictionary_formats(tmp_path):
+    d = tmp_path / "dict.txt"
+    d.write_text("# comment\nkat\tk ɑ t\nKAT\tk a t\nde\t0.99\t0.1\t1.0\t0.5\td ə\nhet ə t\n", encoding="utf-8")
+    entries = read_dictionary(d)
+    assert entries["kat"] == (("k", "ɑ", "t"), ("k", "a", "t"))  # case-insensitive, variants in file order
+    assert entries["de"] == (("d", "ə"),)  # MFA's probability columns skipped
+    assert entries["het"] == (("ə", "t"),)  # space-separated works too
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("café\tk a f e\n".encode("latin-1"))
+    assert read_dictionary(latin)["café"] == (("k", "a", "f", "e"),)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("kat\n", encoding="utf-8")
+    with pytest.raises(PhoneboundError, match="line 1 has no phones"):
+        read_dictionary(bad)
+
+
+def test_pronouncer_takes_the_dictionary_then_the_lexicon_then_guesses():
+    p = Pronouncer("nl", {"kat": (("k", "a", "t"),)})
+    assert p("Kat").source == "dictionary" and p("Kat").variants == (("k", "a", "t"),)
+    het = p("het")
+    assert het.source == "lexicon" and len(het.variants) >= 2  # ə t | h ɛ t: the search chooses
+    guess = p("blorptaak")
+    assert guess.source == "guessed" and len(guess.variants[0]) >= 6
+    assert p("'s").source == "lexicon"  # Dutch 's (des)
+    assert Pronouncer("en")("the").source == "lexicon"
+
+
+def test_transcript_words_expand_numbers_and_report_guesses():
+    words, guessed, scheme = transcript_words("Zij zag 23 blorptaken.", "words", Pronouncer("nl"))
+    texts = [w.text for w in words]
+    assert texts[:2] == ["Zij", "zag"] and "drieëntwintig" in texts and texts[-1] == "blorptaken"
+    assert guessed == ["blorptaken"] and scheme == "ipa"
+    with pytest.raises(PhoneboundError, match="empty"):
+        transcript_words("  ", "words", Pronouncer("nl"))
+    with pytest.raises(PhoneboundError, match="no pronunciation for '123'"):
+        transcript_words("kat 123", "words", Pronouncer(None, {"kat": (("k",),)}))
+
+
+def test_phone_transcripts_are_one_word_unless_broken():
+    words, _, scheme = transcript_words("DH AH0 | K AE1 T", "phones", None)
+    assert [w.variants[0] for w in words] == [("DH", "AH0"), ("K", "AE1", "T")] and scheme == "arpabet"
+    words, _, scheme = transcript_words("k ɑ t", "phones", None)
+    assert len(words) == 1 and scheme == "ipa"
+
+
+def test_transcripts_file_txt_lab_and_textgrid(tmp_path):
+    meta = tmp_path / "metadata.csv"
+    meta.write_text("a|Hallo daar\nb|Raw text|normalised text\n", encoding="utf-8")
+    table = read_transcripts_file(meta)
+    assert table == {"a": "Hallo daar", "b": "normalised text"}  # LJSpeech: the normalised column
+    audio = tmp_path / "a.wav"
+    assert find_transcript(audio, table).spans == ((0.0, None, "Hallo daar"),)
+    (tmp_path / "c.txt").write_text("een\ntwee  drie\n", encoding="utf-8")
+    assert find_transcript(tmp_path / "c.wav").spans == ((0.0, None, "een twee drie"),)
+    (tmp_path / "d.lab").write_text("0 1200000 sil\n1200000 2500000 a\n", encoding="utf-8")  # HTK: not a transcript
+    with pytest.raises(PhoneboundError, match="no transcript found"):
+        find_transcript(tmp_path / "d.wav")
+    (tmp_path / "e.lab").write_text("hello world", encoding="utf-8")
+    assert find_transcript(tmp_path / "e.wav").spans[0][2] == "hello world"
+
+
+def test_textgrid_words_tier_gives_spans_and_keeps_tiers(fixtures_dir):
+    t = find_transcript(fixtures_dir / "praatio" / "mary.wav")
+    assert len(t.spans) == 1 and t.spans[0][2] == "mary rolled the barrel"  # touching words: one span
+    assert t.spans[0][0] == pytest.approx(0.3154, abs=1e-3)
+    assert {tier.name for tier in t.tiers} == {"phone", "word", "pitch"}
