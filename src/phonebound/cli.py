@@ -192,12 +192,18 @@ def evaluate(
     tolerance: str = typer.Option("0.01,0.02,0.03,0.05", help="Comma-separated tolerances in seconds."),
     threshold: Optional[float] = typer.Option(None, help="Override the model's (dev-tuned) threshold."),
     calibrate: Optional[str] = typer.Option(None, help="none | normalize | rate (see README: calibration)."),
+    align: Optional[str] = typer.Option(None, help="Score forced alignments instead: phones (each utterance aligned to its reference phones) | words (to its TextGrid's words, needs --lang or --dictionary)."),
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language of the words (--align words)."),
+    dictionary: Optional[Path] = typer.Option(None, help="Pronunciation dictionary (--align words)."),
+    transcripts: Optional[Path] = typer.Option(None, help="id|text lines giving each utterance's words (--align words; default: its TextGrid's words tier)."),
 ):
-    """Score a model: boundary P/R/F1/R-value (±20 ms, one-to-one), frame metrics, plots."""
+    """Score a model: boundary P/R/F1/R-value (±20 ms, one-to-one), frame metrics, plots; with
+    --align, its forced alignments (also boundary errors paired by position)."""
     from .evaluation.evaluate import evaluate as run, format_summary
 
     tolerances = tuple(float(t) for t in _split_list(tolerance))
-    result = run(model, data, output, split=split, tolerances=tolerances, threshold=threshold, calibrate=calibrate)
+    result = run(model, data, output, split=split, tolerances=tolerances, threshold=threshold, calibrate=calibrate,
+                 align=align, lang=lang, dictionary=dictionary, transcripts=transcripts)
     out.print(format_summary(result), highlight=False)
     if output:
         out.print(f"metrics and plots written to {output}")

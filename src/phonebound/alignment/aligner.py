@@ -28,7 +28,8 @@ from .graph import build_graph
 from .viterbi import viterbi
 
 WINDOW_FRAMES = 6000  # 60 s per search: its tables stay near 100 MB at speech rates
-MIN_PAUSE_FRAMES = 15  # a window ends in the most silent 150 ms of its second half
+WINDOW_PAUSE_FRAMES = 15  # a window ends in the most silent 150 ms of its second half
+MIN_PAUSE_FRAMES = 3  # a pause between words lasts 30 ms or more (shorter dips are closures)
 CONFIDENCE_RADIUS = 2  # frames around a phone's start where its boundary evidence is read
 
 
@@ -126,8 +127,10 @@ def _search(outputs: FrameOutputs, words: list[Word], weights: AlignWeights, sch
     E = token_emissions(labels, outputs, weights, scheme)
     B, rows = boundary_rows(outputs, weights, token_classes(labels, scheme), graph.preds)
     n = len(labels)
-    tokens, starts, score = viterbi(E, B, graph.preds, rows, graph.is_end, graph.flat, np.ones(n, np.int64),
-                                    np.full(n, MAX_PHONE_FRAMES, np.int64), duration_prior(labels, rate, weights, scheme))
+    inner = np.array([t.silence and 0 < t.word < len(words) for t in graph.tokens])  # pauses between words
+    tokens, starts, score = viterbi(E, B, graph.preds, rows, graph.is_end, graph.flat,
+                                    np.where(inner, MIN_PAUSE_FRAMES, 1), np.full(n, MAX_PHONE_FRAMES, np.int64),
+                                    duration_prior(labels, rate, weights, scheme), np.where(inner, -weights.pause, 0.0))
     if not np.isfinite(score):
         return None
     ends = np.append(starts[1:], len(outputs))
@@ -155,8 +158,8 @@ def _up_to_last_word(segs):
 def _window_end(outputs: FrameOutputs, f0: int, window: int) -> int:
     """The middle of the most silent stretch in the second half of the window from ``f0``."""
     sil = outputs.classes[f0 + window // 2 : f0 + window, SILENCE_CLASS]
-    run = np.convolve(sil, np.ones(MIN_PAUSE_FRAMES) / MIN_PAUSE_FRAMES, mode="valid")
-    return f0 + window // 2 + int(np.argmax(run)) + MIN_PAUSE_FRAMES // 2 if len(run) else f0 + window
+    run = np.convolve(sil, np.ones(WINDOW_PAUSE_FRAMES) / WINDOW_PAUSE_FRAMES, mode="valid")
+    return f0 + window // 2 + int(np.argmax(run)) + WINDOW_PAUSE_FRAMES // 2 if len(run) else f0 + window
 
 
 def _expected_words(words: list[Word], w0: int, frames: int, remaining: int) -> int:

@@ -62,11 +62,12 @@ class AlignWeights:
     boundary: float = 1.0  # log-odds of a boundary where a segment starts
     duration: float = 1.0  # log-normal duration prior
     pairs: bool = True  # use the class-pair boundary head where the model has one
+    pause: float = 2.0  # cost of a pause between words (annotators mark pauses, not every dip)
     durations: dict = field(default_factory=lambda: dict(DURATIONS))
 
     def to_dict(self) -> dict:
         return {"features": self.features, "classes": self.classes, "boundary": self.boundary,
-                "duration": self.duration, "pairs": self.pairs}
+                "duration": self.duration, "pairs": self.pairs, "pause": self.pause}
 
 
 def token_emissions(labels: list[str], outputs: FrameOutputs, weights: AlignWeights, scheme: str = "auto") -> np.ndarray:

@@ -4,10 +4,10 @@ A token is one phone of one pronunciation, or an optional silence; the tokens fo
 acyclic graph (alternative pronunciations, optional silences) given by each token's
 predecessors. A segment of token j over frames [s, e), entered from token p, scores
 
-    sum(E[j, s:e]) + B[row(p, j), s] (s > 0) + durlp[j, e - s]
+    sum(E[j, s:e]) + B[row(p, j), s] (s > 0) + durlp[j, e - s] + cost[j]
 
 (frame emissions; a boundary term at its start, whose row may depend on the pair of tokens, as
-a class-pair boundary head does; a log duration prior). Silence-like ("flat") tokens have no
+a class-pair boundary head does; a log duration prior; a per-segment cost). Silence-like ("flat") tokens have no
 duration prior, which lets their recursion run in O(T) instead of O(T * dmax). Compiled with
 numba (a dependency of librosa, so already installed); memory is O(N * T).
 """
@@ -21,7 +21,7 @@ NEG = -1e30
 
 
 @numba.njit(cache=True, nogil=True)
-def _search(E, B, pred_ptr, pred_idx, pred_row, is_end, flat, dmin, dmax, durlp):  # pragma: no cover - compiled
+def _search(E, B, pred_ptr, pred_idx, pred_row, is_end, flat, dmin, dmax, durlp, cost):  # pragma: no cover - compiled
     N, T = E.shape
     C = np.zeros((N, T + 1))
     for j in range(N):
@@ -57,7 +57,7 @@ def _search(E, B, pred_ptr, pred_idx, pred_row, is_end, flat, dmin, dmax, durlp)
             for e in range(dmin[j], T + 1):
                 s = e - dmin[j]
                 if entry[s] > NEG:
-                    v = entry[s] - C[j, s]
+                    v = entry[s] - C[j, s] + cost[j]
                     if v > best:
                         best = v
                         bests = s
@@ -72,7 +72,7 @@ def _search(E, B, pred_ptr, pred_idx, pred_row, is_end, flat, dmin, dmax, durlp)
                 for s in range(max(0, e - dmax[j]), e - dmin[j] + 1):
                     if entry[s] <= NEG:
                         continue
-                    v = entry[s] + C[j, e] - C[j, s] + durlp[j, e - s]
+                    v = entry[s] + C[j, e] - C[j, s] + durlp[j, e - s] + cost[j]
                     if v > bv:
                         bv = v
                         bs = s
@@ -101,7 +101,7 @@ def _search(E, B, pred_ptr, pred_idx, pred_row, is_end, flat, dmin, dmax, durlp)
 
 
 def viterbi(E: np.ndarray, B: np.ndarray, preds: list[list[int]], rows: list[list[int]], is_end, flat, dmin, dmax,
-            durlp: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+            durlp: np.ndarray, cost: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """The best path: its tokens (in order), their start frames, and its score (-inf if none fits).
 
     Parameters
@@ -114,6 +114,7 @@ def viterbi(E: np.ndarray, B: np.ndarray, preds: list[list[int]], rows: list[lis
     flat : (N,) bool, tokens without a duration prior (silences).
     dmin, dmax : (N,) shortest and longest segment in frames (dmax is ignored for flat tokens).
     durlp : (N, max(dmax) + 1) log duration prior by length in frames.
+    cost : (N,) added once per segment of each token (a pause's insertion penalty); default 0.
     """
     ptr = np.zeros(len(preds) + 1, np.int64)
     ptr[1:] = np.cumsum([len(p) for p in preds])
@@ -122,5 +123,6 @@ def viterbi(E: np.ndarray, B: np.ndarray, preds: list[list[int]], rows: list[lis
     tokens, starts, score = _search(np.ascontiguousarray(E, np.float64), np.ascontiguousarray(B, np.float64),
                                     ptr, idx, row, np.asarray(is_end, np.bool_), np.asarray(flat, np.bool_),
                                     np.asarray(dmin, np.int64), np.asarray(dmax, np.int64),
-                                    np.ascontiguousarray(durlp, np.float64))
+                                    np.ascontiguousarray(durlp, np.float64),
+                                    np.zeros(len(preds)) if cost is None else np.asarray(cost, np.float64))
     return tokens, starts, (score if score > NEG / 2 else -np.inf)

@@ -21,6 +21,7 @@ from ..corpus.types import EDGE_S
 from ..errors import PhoneboundError
 from ..inference.calibrate import decode_scores
 from ..inference.detector import Detector, load_detector
+from .alignments import PairedErrors, aligned_boundaries
 from .breakdowns import position_recall, transition_recall
 from .frames import frame_metrics
 from .metrics import BoundaryCounts
@@ -45,6 +46,7 @@ class RefUtterance:
     starts: np.ndarray
     stored_features: Callable[[], np.ndarray] | None = None
     stored_config: dict | None = None
+    annotation: str | None = None  # the reference file (for its words tier when alignments are scored)
 
     def load_audio(self) -> np.ndarray:
         return load_audio(self.audio, self.channel, self.start, self.end)
@@ -91,7 +93,8 @@ def reference_utterances(data: str | Path, split: str | None = None) -> tuple[li
             for u in read_item(item):
                 rel = u.relative_phones()
                 utts.append(RefUtterance(u.id, u.group, str(u.audio_path), u.channel, u.start, u.end, u.boundaries(),
-                                         [p.label for p in rel], np.asarray([p.start for p in rel])))
+                                         [p.label for p in rel], np.asarray([p.start for p in rel]),
+                                         annotation=str(u.annotation_path) if u.annotation_path else None))
         except PhoneboundError as e:
             skipped.append((str(item.annotation), e.problem))
     if not utts:
@@ -109,11 +112,27 @@ def utterance_scores(detector: Detector, utt: RefUtterance) -> tuple[np.ndarray,
     return detector.frame_scores(audio), audio
 
 
+def utterance_heads(detector: Detector, utt: RefUtterance) -> dict[str, np.ndarray]:
+    """Every head's per-frame outputs on an utterance (stored features when they match)."""
+    if utt.stored_features is not None and detector.config["input"].get("features") == utt.stored_config:
+        feats = utt.stored_features()
+    else:
+        feats = detector.features(utt.load_audio())
+    return detector.head_outputs([feats])[0]
+
+
 def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | None = None, split: str | None = None,
              tolerances: tuple[float, ...] = DEFAULT_TOLERANCES, threshold: float | None = None,
-             calibrate: str | None = None, plots: bool = True, examples: int = 4) -> dict[str, Any]:
-    """Score ``model`` on ``data``; write ``metrics.json`` and plots into ``out`` when given."""
-    detector = model if isinstance(model, Detector) else load_detector(model)
+             calibrate: str | None = None, plots: bool = True, examples: int = 4, align: str | None = None,
+             lang: str | None = None, dictionary: str | Path | None = None,
+             transcripts: str | Path | None = None) -> dict[str, Any]:
+    """Score ``model`` on ``data``; write ``metrics.json`` and plots into ``out`` when given.
+
+    ``align`` ('phones' | 'words') scores forced alignments instead of free segmentation: each
+    reference utterance is aligned to its own phones, or to the words of its TextGrid's words tier
+    (pronounced for ``lang`` / ``dictionary``) or of an id|text ``transcripts`` file, and paired
+    boundary errors are added."""
+    detector = model if isinstance(model, Detector) else load_detector(model, backend="torch" if align else "auto")
     decode_cfg = detector.decode_cfg
     if threshold is not None:
         decode_cfg = _replace(decode_cfg, threshold=threshold)
@@ -124,9 +143,28 @@ def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | N
     counts = {t: BoundaryCounts(tol=t) for t in tolerances}
     all_scores, hyps, y_true, y_pred, trans, per_group = [], [], [], [], [], {}
     kept_audio: dict[int, np.ndarray] = {}
-    for k, u in enumerate(utts):
-        scores, audio = utterance_scores(detector, u)
-        hyp, _ = decode_scores(scores, decode_cfg)
+    paired, pronouncer = PairedErrors(), None
+    if align:
+        from ..alignment.recording import transcript_pronouncer
+
+        from ..alignment.transcripts import read_transcripts_file
+
+        pronouncer = transcript_pronouncer(lang, dictionary, align)
+        table = read_transcripts_file(transcripts) if transcripts else None
+    scored = []  # the utterances scored (with --align, one whose text cannot be aligned is skipped)
+    for u in utts:
+        if align:
+            heads = utterance_heads(detector, u)
+            scores, audio = heads["boundary"], None
+            try:
+                hyp = aligned_boundaries(detector, heads, u.end - u.start, u, align, pronouncer, table)
+            except PhoneboundError as e:
+                skipped.append((u.id, e.reason))
+                continue
+            paired.update(u.boundaries, hyp)
+        else:
+            scores, audio = utterance_scores(detector, u)
+            hyp, _ = decode_scores(scores, decode_cfg)
         for c in counts.values():
             c.update(u.boundaries, hyp)
         per_group.setdefault(u.group or "all", BoundaryCounts()).update(u.boundaries, hyp)
@@ -135,12 +173,18 @@ def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | N
         y_true.append(_frames(u.boundaries, len(scores)))
         y_pred.append(_frames(hyp, len(scores)))
         trans.append((*u.scored_phones(), hyp))
-        if k < examples and audio is not None:
-            kept_audio[k] = audio
+        if len(scored) < examples and audio is not None:
+            kept_audio[len(scored)] = audio
+        scored.append(u)
+    if not scored:
+        raise PhoneboundError("no reference utterance could be scored", data,
+                              f"first problem: {skipped[0][0]}: {skipped[0][1]}" if skipped else "check the data")
+    utts = scored
     strict = counts[0.02]
     fm = frame_metrics(y_true, y_pred)
-    _, table = tune_threshold(all_scores, [u.boundaries for u in utts], THRESHOLD_GRID, 0.02,
-                              distance=decode_cfg.distance, prominence=decode_cfg.prominence, refine=decode_cfg.refine)
+    table = [] if align else tune_threshold(all_scores, [u.boundaries for u in utts], THRESHOLD_GRID, 0.02,
+                                            distance=decode_cfg.distance, prominence=decode_cfg.prominence,
+                                            refine=decode_cfg.refine)[1]
     result = {
         "model": str(detector.path or detector.name), "data": str(data), "split": split, "utterances": len(utts),
         "skipped": [{"path": p, "reason": r} for p, r in skipped],
@@ -161,6 +205,9 @@ def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | N
                       for g, c in sorted(per_group.items())},
         "threshold_table": [list(r) for r in table],
     }
+    if align:
+        result["alignment"] = {"text": align, "lang": lang, **paired.to_dict()}
+        result.pop("threshold_table")  # an alignment places every phone: no threshold decides
     regions = region_metrics(detector, data, split)
     if regions is not None:
         result["regions"] = regions
@@ -198,7 +245,8 @@ def region_metrics(detector: Detector, data: str | Path, split: str) -> dict[str
 def _write_plots(out, detector, result, strict, utts, all_scores, hyps, kept_audio, examples) -> None:
     from . import plots
 
-    plots.threshold_curve(result["threshold_table"], result["decode"]["threshold"], out / "pr_threshold.png")
+    if "threshold_table" in result:
+        plots.threshold_curve(result["threshold_table"], result["decode"]["threshold"], out / "pr_threshold.png")
     plots.offset_histogram(strict.offsets, out / "offsets.png")
     plots.confusion_matrix(result["frame"]["confusion"], out / "confusion.png",
                            title="frames: boundary frame vs detected boundary frame")
@@ -247,6 +295,11 @@ def format_summary(result: dict[str, Any]) -> str:
     if "positions" in result:
         lines.append("  recall by place in the utterance: " + " · ".join(
             f"{k} {v['recall']:.3f} (n {v['n']})" for k, v in result["positions"].items()))
+    a = result.get("alignment")
+    if a and a["n"]:
+        lines.append(f"  alignment ({a['text']}): boundaries paired by position in {a['paired_utterances']} utterances: "
+                     f"mean |error| {a['mean_abs_error_ms']:.1f} ms; within 10/20/50 ms {a['within_10ms']:.3f} / "
+                     f"{a['within_20ms']:.3f} / {a['within_50ms']:.3f}")
     if b["median_abs_offset_ms"] is not None:
         lines.append(f"  matched offsets: mean |Δ| {b['mean_abs_offset_ms']:.1f} ms, median {b['median_abs_offset_ms']:.1f} ms")
     if result["skipped"]:

@@ -1,0 +1,75 @@
+"""Scoring forced alignments against reference alignments, as aligners are reported: the same
+boundary counts as segmentation, plus, where the alignment has the reference's phone count, the
+error of each boundary against its counterpart (mean absolute error; share within 10/20/50 ms)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PhoneboundError
+from ..phones.classes import SILENCE
+
+PAIRED_TOLERANCES = (0.01, 0.02, 0.05)
+
+
+def reference_text(utt, text_kind: str, table: dict[str, str] | None = None) -> str:
+    """What an aligner is given for a reference utterance: its phones (silences left out; the
+    aligner decides where pauses are), or its words: from ``table`` (an id|text transcripts file,
+    keyed by utterance id or audio file stem), else its TextGrid's words tier within the
+    utterance (text only: the tier's times are not used)."""
+    if text_kind == "phones":
+        return " ".join(label for label in utt.labels if label.strip().lower() not in SILENCE)
+    for key in (utt.id, Path(utt.audio).stem):
+        if table and key in table:
+            return table[key]
+    if not utt.annotation or Path(utt.annotation).suffix.lower() not in (".textgrid", ".gz"):
+        raise PhoneboundError("--align words needs the reference corpus's TextGrids (their words tier)", utt.annotation,
+                              "evaluate on the corpus folder, or use --align phones")
+    from ..alignment.transcripts import _textgrid_transcript
+
+    spans = _textgrid_transcript(Path(utt.annotation)).spans
+    words = [text for start, end, text in spans if start < utt.end and end > utt.start]
+    if not words:
+        raise PhoneboundError("the words tier has no words in this utterance", utt.annotation, "check the words tier")
+    return " ".join(words)
+
+
+def aligned_boundaries(detector, heads: dict, duration: float, utt, text_kind: str, pronouncer,
+                       table: dict[str, str] | None = None) -> np.ndarray:
+    """The boundaries (s, utterance-relative) of the alignment of the utterance's reference text."""
+    from ..alignment.recording import align_features
+    from ..alignment.transcripts import Transcript
+
+    text = reference_text(utt, text_kind, table)
+    rec = align_features(detector, heads, duration, Transcript(((0.0, None, text),), "reference"), text_kind, pronouncer)
+    return rec.alignment.boundaries
+
+
+class PairedErrors:
+    """Errors of boundaries paired by position, for utterances whose alignment has exactly the
+    reference's number of boundaries (the others are counted, not paired)."""
+
+    def __init__(self) -> None:
+        self.errors: list[float] = []
+        self.paired_utterances = self.unpaired_utterances = 0
+
+    def update(self, ref: np.ndarray, hyp: np.ndarray) -> None:
+        ref, hyp = np.sort(np.asarray(ref, float)), np.sort(np.asarray(hyp, float))
+        if len(ref) != len(hyp):
+            self.unpaired_utterances += 1
+            return
+        self.paired_utterances += 1
+        self.errors.extend(np.abs(hyp - ref).tolist())
+
+    def to_dict(self) -> dict:
+        e = np.asarray(self.errors)
+        return {
+            "counting": "the k-th boundary against the k-th reference boundary, where the counts agree",
+            "paired_utterances": self.paired_utterances, "unpaired_utterances": self.unpaired_utterances,
+            "n": int(e.size),
+            "mean_abs_error_ms": float(e.mean() * 1000) if e.size else None,
+            "median_abs_error_ms": float(np.median(e) * 1000) if e.size else None,
+            **{f"within_{t * 1000:g}ms": float(np.mean(e <= t + 1e-9)) if e.size else None for t in PAIRED_TOLERANCES},
+        }
