@@ -269,6 +269,7 @@ def segment(
     keep_tiers: bool = typer.Option(False, help="Copy the tiers of a TextGrid beside each audio file into the output."),
     overwrite: bool = typer.Option(False, help="Redo files whose output exists."),
     backend: str = typer.Option("auto", help="auto | torch | onnx"),
+    labels: str = typer.Option("none", help="none | class: label each interval with its most probable broad class (vowel, stop, fricative, nasal, approximant, affricate; silence empty)."),
 ):
     """Segment recordings into phones: one TextGrid (or CSV/JSON) per recording."""
     from .inference.segment import segment_paths
@@ -276,7 +277,7 @@ def segment(
     single = len(inputs) == 1 and inputs[0].is_file()
     s = segment_paths(inputs, output, model=model, fmt=format, threshold=threshold, calibrate=calibrate,
                       channel=channel, jobs=jobs, keep_tiers=keep_tiers, overwrite=overwrite,
-                      progress=sys.stderr.isatty(), backend=backend)
+                      progress=sys.stderr.isatty(), backend=backend, labels=labels)
     if single and s.skipped:  # the reason holds the problem and its fix
         raise PhoneboundError(s.skipped[0][1], s.skipped[0][0])
     rtf = s.seconds / s.audio_seconds if s.audio_seconds else 0.0

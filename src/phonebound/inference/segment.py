@@ -18,8 +18,8 @@ import numpy as np
 
 from ..audio.features import finish_features, stream_base_features
 from ..audio.load import audio_info, resample, stream_audio
-from ..config import DecodeConfig
-from ..errors import AudioError, PhoneboundError
+from ..config import HOP_S, DecodeConfig
+from ..errors import AudioError, ModelError, PhoneboundError
 from .calibrate import decode_scores
 from .detector import Detector, load_detector
 from .batch import (
@@ -33,6 +33,7 @@ from .batch import (
     plan_outputs,
     write_skipped,
 )
+from .labels import LABEL_KINDS
 from .writers import WRITERS
 
 
@@ -46,13 +47,22 @@ class Segmentation:
     source: str | None = None
     model: str = ""
     threshold: float = 0.5
+    classes: np.ndarray | None = None  # (T, C) class probabilities, for interval labels (--labels class)
 
     def segments(self) -> list[tuple[float, float, str, float]]:
-        """(begin, end, label, confidence) intervals tiling [0, duration]; labels are empty and a
-        segment's confidence is that of the boundary starting it (1.0 for the file start)."""
+        """(begin, end, label, confidence) intervals tiling [0, duration]; a segment's confidence is
+        that of the boundary starting it (1.0 for the file start). Labels are empty, or with class
+        probabilities each interval's most probable broad class ('' for silence; touching
+        silences merge)."""
         edges = [0.0, *[float(t) for t in self.boundaries if 0.0 < t < self.duration], self.duration]
         conf = [1.0, *[float(c) for t, c in zip(self.boundaries, self.confidences) if 0.0 < t < self.duration]]
-        return [(edges[k], edges[k + 1], "", conf[k]) for k in range(len(edges) - 1) if edges[k + 1] > edges[k]]
+        if self.classes is None:
+            return [(edges[k], edges[k + 1], "", conf[k]) for k in range(len(edges) - 1) if edges[k + 1] > edges[k]]
+        from .labels import class_intervals
+
+        start_conf = dict(zip(edges, conf))
+        return [(b, e, label, start_conf.get(b, 1.0))
+                for b, e, label in class_intervals(self.boundaries, self.classes, self.duration, HOP_S)]
 
 
 def recording_features(detector: Detector, path: str | Path, channel: int | None = None) -> tuple[np.ndarray, float]:
@@ -77,7 +87,8 @@ def _decode_cfg(detector: Detector, threshold: float | None, calibrate: str | No
 
 
 def segment(audio: str | Path | np.ndarray, sample_rate: int | None = None, model: str | Path | Detector | None = None,
-            channel: int | None = None, threshold: float | None = None, calibrate: str | None = None) -> Segmentation:
+            channel: int | None = None, threshold: float | None = None, calibrate: str | None = None,
+            labels: str = "none") -> Segmentation:
     """Phone boundaries of a recording (a path to any soundfile format, or an array).
 
     Parameters
@@ -87,9 +98,13 @@ def segment(audio: str | Path | np.ndarray, sample_rate: int | None = None, mode
     model : a model directory, "default" (bundled, the default), or a loaded Detector.
     channel : 0-based channel to use; None mixes all channels down to mono.
     threshold, calibrate : override the model's decoder settings.
+    labels : "none" (empty intervals) or "class" (each interval's most probable broad class; needs
+        a model with a phone-class head).
     """
-    detector = model if isinstance(model, Detector) else load_detector(model)
+    _check_labels(labels)
+    detector = model if isinstance(model, Detector) else load_detector(model, backend="torch" if labels == "class" else "auto")
     cfg = _decode_cfg(detector, threshold, calibrate)
+    classes = None
     if isinstance(audio, (str, Path)):
         if detector.kind == "window":
             from ..audio.load import load_audio
@@ -98,14 +113,35 @@ def segment(audio: str | Path | np.ndarray, sample_rate: int | None = None, mode
             scores, duration = detector.frame_scores(signal), audio_info(audio).duration
         else:
             feats, duration = recording_features(detector, audio, channel)
-            scores = detector.scores_from_features(feats)
+            scores, classes = _scores(detector, [feats], labels)[0]
         source = str(audio)
     else:
         signal, duration = signal_of(audio, sample_rate, channel)
-        scores, source = detector.frame_scores(signal), None
+        source = None
+        if labels == "class":
+            scores, classes = _scores(detector, [detector.features(signal)], labels)[0]
+        else:
+            scores = detector.frame_scores(signal)
     times, conf = decode_scores(scores, cfg)
     keep = (times > 0) & (times < duration)
-    return Segmentation(times[keep], conf[keep], duration, source, str(detector.path or detector.name), cfg.threshold)
+    return Segmentation(times[keep], conf[keep], duration, source, str(detector.path or detector.name), cfg.threshold,
+                        classes)
+
+
+def _check_labels(labels: str) -> None:
+    if labels not in LABEL_KINDS:
+        raise PhoneboundError(f"unknown --labels {labels!r}", fix=f"use one of {', '.join(LABEL_KINDS)}")
+
+
+def _scores(detector: Detector, feats_list: list[np.ndarray], labels: str) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """Boundary scores of each recording, with its class probabilities when intervals get labels."""
+    if labels != "class":
+        return [(s, None) for s in detector.scores_from_feature_list(feats_list)]
+    heads = detector.head_outputs(feats_list)
+    if heads and "classes" not in heads[0]:
+        raise ModelError("--labels class needs a model with a phone-class head", detector.path,
+                         "use the bundled default, or a model trained with phone_classes = 8")
+    return [(h["boundary"], h["classes"]) for h in heads]
 
 
 def signal_of(audio: np.ndarray, sample_rate: int | None, channel: int | None) -> tuple[np.ndarray, float]:
@@ -138,9 +174,16 @@ def _array_to_mono(x: np.ndarray, channel: int | None) -> np.ndarray:
 def segment_paths(inputs: list[str | Path], out: str | Path, model: str | Path | None = None, fmt: str = "long_textgrid",
                   threshold: float | None = None, calibrate: str | None = None, channel: int | None = None,
                   jobs: int = 1, keep_tiers: bool = False, overwrite: bool = False, progress: bool = False,
-                  backend: str = "auto", group_seconds: float = 120.0) -> SegmentSummary:
-    """Segment files and folders into ``out`` (see module doc). A rerun skips finished files."""
+                  backend: str = "auto", group_seconds: float = 120.0, labels: str = "none") -> SegmentSummary:
+    """Segment files and folders into ``out`` (see module doc). A rerun skips finished files.
+    ``labels`` "class" labels each interval with its most probable broad class (torch backend)."""
     t0 = time.perf_counter()
+    _check_labels(labels)
+    if labels == "class":
+        if backend == "onnx":
+            raise PhoneboundError("--labels class reads the phone-class head, which the ONNX export leaves out",
+                                  fix="use --backend torch (or auto)")
+        backend = "torch"
     out = Path(out)
     pairs = plan_outputs([Path(p) for p in inputs], out, fmt)
     if not pairs:
@@ -148,6 +191,8 @@ def segment_paths(inputs: list[str | Path], out: str | Path, model: str | Path |
     check_batch_output_dir(out)
     settings = {"model": str(model or "default"), "format": fmt, "threshold": threshold, "calibrate": calibrate,
                 "channel": channel, "keep_tiers": keep_tiers}
+    if labels != "none":  # folders written before labels existed keep their settings
+        settings["labels"] = labels
     check_settings(out, settings, overwrite)
     summary = SegmentSummary(out)
     todo = []
@@ -161,7 +206,7 @@ def segment_paths(inputs: list[str | Path], out: str | Path, model: str | Path |
     groups = file_groups(todo, group_seconds)
     options = {"model": str(model) if model is not None else None, "fmt": fmt, "threshold": threshold,
                "calibrate": calibrate, "channel": channel, "keep_tiers": keep_tiers, "backend": backend,
-               "threads": 1 if jobs > 1 else 0}
+               "threads": 1 if jobs > 1 else 0, "labels": labels}
     from ..dataset.executors import close_executor, make_executor, run_tasks
 
     executor = make_executor("local", jobs)
@@ -209,11 +254,12 @@ def _segment_group(group: list[tuple[str, str]], options: dict[str, Any]) -> lis
             ready.append((audio, target, feats, duration))
         except PhoneboundError as e:
             records.append({"audio": audio, "error": _reason(e, audio)})
-    scores = detector.scores_from_feature_list([r[2] for r in ready]) if ready else []
-    for (audio, target, _, duration), s in zip(ready, scores):
+    scores = _scores(detector, [r[2] for r in ready], options["labels"]) if ready else []
+    for (audio, target, _, duration), (s, classes) in zip(ready, scores):
         times, conf = decode_scores(s, cfg)
         keep = (times > 0) & (times < duration)
-        seg = Segmentation(times[keep], conf[keep], duration, audio, str(detector.path or detector.name), cfg.threshold)
+        seg = Segmentation(times[keep], conf[keep], duration, audio, str(detector.path or detector.name), cfg.threshold,
+                           classes)
         try:
             records.append(_write(seg, audio, target, options))
         except PhoneboundError as e:

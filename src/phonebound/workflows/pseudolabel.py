@@ -25,7 +25,7 @@ from ..inference.detector import (
 from ..inference.batch import SegmentSummary, place_audio, plan_outputs, write_skipped
 from ..inference.segment import recording_features
 from ..io_utils import atomic_path, check_output_dir
-from ..phones.classes import PHONE_CLASSES
+from ..inference.labels import class_intervals
 
 # One IPA symbol per broad class: metrics.phone_class maps each back to its class.
 CLASS_SYMBOL = {"silence": "", "vowel": "a", "stop": "p", "fricative": "s", "nasal": "n", "approximant": "l",
@@ -47,19 +47,8 @@ def ensemble_outputs(detectors: list[Detector], feats: np.ndarray) -> tuple[np.n
 
 
 def label_segments(times: np.ndarray, classes: np.ndarray, duration: float, hop_s: float) -> list[tuple[float, float, str]]:
-    """Intervals tiling [0, duration], each labelled with the majority class of its frames."""
-    frame_class = np.where(np.arange(classes.shape[1]) == PHONE_CLASSES.index("other"), -np.inf, classes).argmax(-1)
-    edges = [0.0, *[float(t) for t in times if 0.0 < t < duration], duration]
-    intervals: list[tuple[float, float, str]] = []
-    for begin, end in zip(edges[:-1], edges[1:]):
-        lo = min(int(round(begin / hop_s)), len(frame_class) - 1)
-        hi = max(lo + 1, min(int(round(end / hop_s)), len(frame_class)))
-        label = CLASS_SYMBOL[PHONE_CLASSES[np.bincount(frame_class[lo:hi], minlength=len(PHONE_CLASSES)).argmax()]]
-        if intervals and label == "" and intervals[-1][2] == "":
-            intervals[-1] = (intervals[-1][0], end, "")
-        else:
-            intervals.append((begin, end, label))
-    return intervals
+    """Intervals tiling [0, duration], each labelled with the symbol of its frames' majority class."""
+    return class_intervals(times, classes, duration, hop_s, CLASS_SYMBOL)
 
 
 def pseudo_label(inputs: list[str | Path], out: str | Path, model: str | Path | list[str | Path] | None = None,
