@@ -321,6 +321,9 @@ def align(
 
 def _report_skipped(s, verb: str) -> None:
     """The skipped files of a batch job, and exit 2 when nothing at all was usable."""
+    if getattr(s, "warnings", None):
+        console.print(f"[yellow]{len(s.warnings)} file(s) read with a warning[/] " + escape(
+            f"(listed in {s.out / 'warnings.txt'}); first: {s.warnings[0]}"), markup=True, highlight=False)
     if s.skipped:
         console.print(f"[yellow]skipped {len(s.skipped)}[/] " + escape(f"(reasons in {s.out / 'skipped.tsv'}); first: "
                       f"{s.skipped[0][0]}: {s.skipped[0][1]}"), markup=True, highlight=False)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..audio.load import audio_info, truncation_note
 from ..errors import PhoneboundError
 from ..inference.batch import (
     Progress,
@@ -27,6 +28,7 @@ from ..inference.batch import (
     place_audio,
     plan_outputs,
     write_skipped,
+    write_warnings,
 )
 from ..io_utils import atomic_write_text
 from .lexicon import Pronouncer
@@ -83,6 +85,9 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
                    if jobs > 1 else (_align_group(g, options) for g in groups))
         for done in results:
             for record in done:
+                if "warnings" in record:
+                    summary.warnings.extend(record["warnings"])
+                    continue
                 if "error" in record:
                     summary.skipped.append((record["audio"], record["error"]))
                     continue
@@ -92,11 +97,12 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
                 summary.phones += record["phones"]
                 summary.guessed.update(set(record["guessed"]))
                 mark_ours(Path(record["target"]))
-            bar.advance(len(done))
+            bar.advance(sum(1 for r in done if "warnings" not in r))
     finally:
         bar.close()
         close_executor(executor)
     write_skipped(summary)
+    write_warnings(summary)
     _write_guessed(summary)
     summary.seconds = time.perf_counter() - t0
     return summary
@@ -137,6 +143,9 @@ def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[
     records, ready = [], []
     for audio, target in group:
         try:
+            note = truncation_note(audio_info(audio))  # read anyway; the note says how much is missing
+            if note:
+                records.append({"audio": audio, "warnings": [note]})
             transcript = find_transcript(Path(audio), options["table"])
             feats, duration = recording_features(detector, audio)
             ready.append((audio, target, transcript, feats, duration))

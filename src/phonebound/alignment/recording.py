@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.load import MIN_SECONDS
 from ..errors import PhoneboundError
 from ..inference.detector import Detector
 from .aligner import AlignedPhone, Alignment, AlignmentError, align_outputs
@@ -15,7 +16,6 @@ from .lexicon import Pronouncer
 from .transcripts import Transcript
 from .words import transcript_words
 
-MIN_SECONDS = 0.03  # a recording shorter than this cannot hold a phone
 
 
 @dataclass
@@ -37,7 +37,7 @@ def align_features(detector: Detector, heads: dict[str, np.ndarray], duration: f
     transcript within its own stretch of frames, silence between spans."""
     if duration < MIN_SECONDS:
         raise PhoneboundError(f"the recording is {duration * 1000:.0f} ms long, too short to hold a phone",
-                              fix="give recordings of at least 30 ms")
+                              fix=f"give recordings of at least {MIN_SECONDS * 1000:.0f} ms")
     if "classes" not in heads:
         raise PhoneboundError("the model has no phone-class head, which alignment needs",
                               fix="use the bundled default, or a model trained with phone_classes = 8")

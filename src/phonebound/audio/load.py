@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import soundfile as sf
 from ..config import SAMPLE_RATE
 from ..errors import AudioError
 
+MIN_SECONDS = 0.03  # a recording shorter than this cannot hold a phone (three 10 ms frames)
 AUDIO_EXTENSIONS = frozenset(
     {".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd", ".sph", ".nist", ".w64", ".caf", ".opus"}
 )
@@ -47,6 +49,54 @@ def audio_info(path: str | Path) -> AudioInfo:
     if info.frames <= 0:
         raise AudioError("audio has zero samples", path, "re-export or remove the file")
     return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames))
+
+
+def check_long_enough(info: AudioInfo) -> None:
+    """Raise AudioError for a recording too short to hold a phone (< :data:`MIN_SECONDS`)."""
+    if info.duration < MIN_SECONDS:
+        raise AudioError(f"the recording is {info.duration * 1000:.0f} ms long, too short to hold a phone",
+                         info.path, f"give recordings of at least {MIN_SECONDS * 1000:.0f} ms, or remove it")
+
+
+def truncation_note(info: AudioInfo) -> str | None:
+    """For a WAV whose header promises more samples than the file holds (a copy or recording
+    cut short; libsndfile reads what is there), one line saying how much is missing; else None."""
+    if info.path.suffix.lower() not in (".wav", ".wave"):
+        return None
+    promised = _wav_header_frames(info.path)
+    if promised is None or promised <= info.frames:
+        return None
+    missing = (promised - info.frames) / info.sample_rate
+    return (f"{info.path}: the WAV header promises {promised / info.sample_rate:.3f} s but the file holds "
+            f"{info.duration:.3f} s ({missing:.3f} s missing; read as far as it goes) — the file was cut short: "
+            "re-copy or re-export it")
+
+
+def _wav_header_frames(path: Path) -> int | None:
+    """Sample frames the RIFF header's data chunk declares (None if not a plain PCM/float WAV)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            block_align = None
+            while True:
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    return None
+                name, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if name == b"fmt ":
+                    fmt = f.read(size)
+                    block_align = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else None
+                    f.seek(size % 2, 1)
+                elif name == b"data":
+                    if size in (0, 0xFFFFFFFF):  # a streamed WAV: the writer never knew the length
+                        return None
+                    return size // block_align if block_align else None
+                else:
+                    f.seek(size + size % 2, 1)
+    except OSError:
+        return None
 
 
 def load_audio(

@@ -38,6 +38,15 @@ def read_item(item: CorpusItem, cfg: ReaderConfig = ReaderConfig()) -> list[Utte
     if item.audio is None:
         raise AnnotationError("no audio file found beside this annotation", item.annotation,
                               "put the audio next to it with the same name (any soundfile format)")
+    import warnings
+
+    from ..audio.load import audio_info, check_long_enough, truncation_note
+
+    info = audio_info(item.audio)
+    check_long_enough(info)
+    note = truncation_note(info)
+    if note:  # build lists it in warnings.txt
+        warnings.warn(note, stacklevel=2)
     return _READERS[item.format](item, cfg)
 
 

@@ -28,6 +28,7 @@ class SegmentSummary:
     boundaries: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # files read with a problem (a truncated WAV)
 
 
 def plan_outputs(inputs: list[Path], out: Path, fmt: str) -> list[tuple[Path, Path]]:
@@ -74,6 +75,17 @@ def write_skipped(summary: SegmentSummary) -> None:
 
         atomic_write_text(path, "path\treason\n" + "".join(f"{a}\t{r}\n" for a, r in summary.skipped))
     else:  # a rerun after the files were fixed: the old list would be wrong
+        path.unlink(missing_ok=True)
+
+
+def write_warnings(summary: SegmentSummary) -> None:
+    """``OUT/warnings.txt``: files that were used despite a problem, one line each (none: no file)."""
+    path = summary.out / "warnings.txt"
+    if summary.warnings:
+        from ..io_utils import atomic_write_text
+
+        atomic_write_text(path, "".join(f"{w}\n" for w in summary.warnings))
+    else:
         path.unlink(missing_ok=True)
 
 

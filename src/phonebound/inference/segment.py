@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 import types
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..audio.features import finish_features, stream_base_features
-from ..audio.load import audio_info, resample, stream_audio
+from ..audio.load import audio_info, check_long_enough, resample, stream_audio, truncation_note
 from ..config import HOP_S, DecodeConfig
 from ..errors import AudioError, ModelError, PhoneboundError
 from .calibrate import decode_scores
@@ -32,6 +33,7 @@ from .batch import (
     mark_ours,
     plan_outputs,
     write_skipped,
+    write_warnings,
 )
 from .labels import LABEL_KINDS
 from .writers import WRITERS
@@ -70,7 +72,9 @@ def recording_features(detector: Detector, path: str | Path, channel: int | None
 
     The duration is the file's (frames / rate, what Praat shows), not the resampled sample
     count, which differs by a fraction of a sample when the rate is not 16 kHz."""
-    duration = audio_info(path).duration
+    info = audio_info(path)
+    check_long_enough(info)
+    duration = info.duration
     base, _ = stream_base_features(stream_audio(path, channel), detector.features_cfg)
     return finish_features(base, detector.features_cfg), duration
 
@@ -115,6 +119,9 @@ def segment(audio: str | Path | np.ndarray, sample_rate: int | None = None, mode
             feats, duration = recording_features(detector, audio, channel)
             scores, classes = _scores(detector, [feats], labels)[0]
         source = str(audio)
+        note = truncation_note(audio_info(audio))
+        if note:
+            warnings.warn(note, stacklevel=2)
     else:
         signal, duration = signal_of(audio, sample_rate, channel)
         source = None
@@ -218,6 +225,9 @@ def segment_paths(inputs: list[str | Path], out: str | Path, model: str | Path |
             results = (_segment_group(g, options) for g in groups)
         for done in results:
             for record in done:
+                if "warnings" in record:
+                    summary.warnings.extend(record["warnings"])
+                    continue
                 if "error" in record:
                     summary.skipped.append((record["audio"], record["error"]))
                 else:
@@ -225,11 +235,12 @@ def segment_paths(inputs: list[str | Path], out: str | Path, model: str | Path |
                     summary.audio_seconds += record["duration"]
                     summary.boundaries += record["boundaries"]
                     mark_ours(Path(record["target"]))
-            bar.advance(len(done))
+            bar.advance(sum(1 for r in done if "warnings" not in r))
     finally:
         bar.close()
         close_executor(executor)
     write_skipped(summary)
+    write_warnings(summary)
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -245,6 +256,11 @@ def _segment_group(group: list[tuple[str, str]], options: dict[str, Any]) -> lis
     records, ready = [], []
     for audio, target in group:
         try:
+            info = audio_info(audio)
+            check_long_enough(info)
+            note = truncation_note(info)  # a truncated WAV is read, and its note says how much is missing
+            if note:
+                records.append({"audio": audio, "warnings": [note]})
             if detector.kind == "window":
                 seg = segment(audio, model=detector, channel=options["channel"], threshold=options["threshold"],
                               calibrate=options["calibrate"])
