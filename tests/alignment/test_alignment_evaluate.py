@@ -11,7 +11,7 @@ def test_phone_alignments_are_scored_and_paired(fixtures_dir, tmp_path):
     result = evaluate("default", fixtures_dir / "praatio", tmp_path / "eval", align="phones")
     a = result["alignment"]
     assert result["utterances"] == 3 and "threshold_table" not in result
-    assert a["paired_utterances"] + a["unpaired_utterances"] == 3 and a["n"] > 30
+    assert a["paired_utterances"] + a["unpaired_utterances"] == 3 and a["n"] > 20
     assert 0 < a["within_10ms"] <= a["within_20ms"] <= a["within_50ms"] <= 1
     assert a["mean_abs_error_ms"] > 0
     # every reference phone is placed: hypotheses ≈ references (edge pauses may differ by one)

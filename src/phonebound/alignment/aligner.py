@@ -128,24 +128,28 @@ def _search(outputs: FrameOutputs, words: list[Word], weights: AlignWeights, sch
     B, rows = boundary_rows(outputs, weights, token_classes(labels, scheme), graph.preds)
     n = len(labels)
     inner = np.array([t.silence and 0 < t.word < len(words) for t in graph.tokens])  # pauses between words
+    cost = np.where(inner, -weights.pause, 0.0)
+    if free_end:  # a path that stops early stretches fewer phones over the window: every phone placed earns
+        cost = cost + np.where(graph.flat, 0.0, weights.phone_bonus)
     tokens, starts, score = viterbi(E, B, graph.preds, rows, graph.is_end, graph.flat,
                                     np.where(inner, MIN_PAUSE_FRAMES, 1), np.full(n, MAX_PHONE_FRAMES, np.int64),
-                                    duration_prior(labels, rate, weights, scheme), np.where(inner, -weights.pause, 0.0))
+                                    duration_prior(labels, rate, weights, scheme), cost)
     if not np.isfinite(score):
         return None
     ends = np.append(starts[1:], len(outputs))
-    return [(graph.tokens[j], int(s), int(e), _confidence(outputs, E[j, s:e], weights, int(s), k == 0))
+    classes = token_classes(labels, scheme)
+    return [(graph.tokens[j], int(s), int(e), _confidence(outputs, classes[j], int(s), int(e), k == 0))
             for k, (j, s, e) in enumerate(zip(tokens, starts, ends))]
 
 
-def _confidence(outputs: FrameOutputs, scores: np.ndarray, weights: AlignWeights, start: int, first: bool) -> float:
-    """How sure the alignment is of a phone: the geometric mean of its fit (the per-frame class
-    probability, unweighted) and its start's boundary evidence (the largest boundary probability
-    within two frames; 1 at the recording's start)."""
-    fit = float(np.exp(np.mean(scores) / weights.classes)) if weights.classes and len(scores) else 1.0
+def _confidence(outputs: FrameOutputs, cls: int, start: int, end: int, first: bool) -> float:
+    """How sure the alignment is of a phone: the geometric mean of its fit (the mean probability
+    of its broad class over its frames) and its start's boundary evidence (the largest boundary
+    probability within two frames; 1 at the recording's start)."""
+    fit = float(outputs.classes[start:end, cls].mean()) if end > start else 0.0
     lo, hi = max(0, start - CONFIDENCE_RADIUS), min(len(outputs), start + CONFIDENCE_RADIUS + 1)
     edge = 1.0 if first or hi <= lo else float(outputs.boundary[lo:hi].max())
-    return float(np.sqrt(min(fit, 1.0) * edge))
+    return float(np.sqrt(fit * edge))
 
 
 def _up_to_last_word(segs):

@@ -2,10 +2,12 @@
 
 The detector gives, per 10 ms frame, a boundary probability, broad-class probabilities, and
 (models with those heads) log-probabilities of each phonological feature's value (−, 0, +) and a
-boundary probability per (left class, right class) pair. A phone token's frame score is its
-broad class's log-probability plus, weighted, the mean log-probability of its features' values
-relative to the best-fitting values at that frame (0 where the frame is exactly that phone); a
-silence token's is the silence class's log-probability. Where a segment starts, the boundary
+boundary probability per (left class, right class) pair. A phone token's frame score is the
+log-probability of speech, plus, weighted, its broad class's log-probability given speech and
+the mean log-probability of its features' values relative to the best-fitting values at that
+frame (0 where the frame is exactly that phone); a silence token's is the log-probability of
+silence. Speech against silence carries its own weight: it is what keeps a long recording's
+words from sliding into its pauses. Where a segment starts, the boundary
 term is the log-odds of a boundary between its class and the previous token's (the pair head),
 or of any boundary. Durations follow a log-normal per class whose scale is set by the
 recording's own speaking rate (speech frames per transcript phone), so isolated words and fast
@@ -58,28 +60,37 @@ class AlignWeights:
     """Weights of the search's terms (chosen on the selection set: bench/align_accuracy.py)."""
 
     features: float = 0.0  # phonological-feature fit
-    classes: float = 0.1  # broad-class log-probability
+    classes: float = 0.1  # broad-class log-probability, given speech
+    silence: float = 1.0  # log-probability of silence (pauses) or of speech (phones)
     boundary: float = 1.0  # log-odds of a boundary where a segment starts
     duration: float = 1.0  # log-normal duration prior
     pairs: bool = True  # use the class-pair boundary head where the model has one
     pause: float = 2.0  # cost of a pause between words (annotators mark pauses, not every dip)
+    phone_bonus: float = 4.0  # long recordings: what each phone placed earns where a window may end anywhere
     durations: dict = field(default_factory=lambda: dict(DURATIONS))
 
     def to_dict(self) -> dict:
-        return {"features": self.features, "classes": self.classes, "boundary": self.boundary,
-                "duration": self.duration, "pairs": self.pairs, "pause": self.pause}
+        return {"features": self.features, "classes": self.classes, "silence": self.silence, "boundary": self.boundary,
+                "duration": self.duration, "pairs": self.pairs, "pause": self.pause,
+                "phone_bonus": self.phone_bonus}
 
 
 def token_emissions(labels: list[str], outputs: FrameOutputs, weights: AlignWeights, scheme: str = "auto") -> np.ndarray:
     """(N, T) frame scores of the tokens ``labels`` ('' = silence); repeated labels are scored once."""
-    logc = np.log(np.clip(outputs.classes.astype(np.float64), FLOOR, 1.0))
+    probs = np.clip(outputs.classes.astype(np.float64), FLOOR, 1.0)
+    speech = np.clip(1.0 - probs[:, SILENCE_CLASS], FLOOR, 1.0)
+    log_silence, log_speech = np.log(probs[:, SILENCE_CLASS]), np.log(speech)
+    logc = np.log(probs) - log_speech[:, None]  # log P(class | speech)
     feats = outputs.features.astype(np.float64) if outputs.features is not None and weights.features else None
     best = feats.max(-1).mean(-1) if feats is not None else None
     cache: dict[str, np.ndarray] = {}
     for label in dict.fromkeys(labels):
         cls = phone_class(label, scheme) if label else "silence"
-        score = weights.classes * logc[:, PHONE_CLASSES.index(cls)]
-        values = phone_features(label, scheme) if feats is not None and cls != "silence" else None
+        if cls == "silence":
+            cache[label] = weights.silence * log_silence
+            continue
+        score = weights.silence * log_speech + weights.classes * logc[:, PHONE_CLASSES.index(cls)]
+        values = phone_features(label, scheme) if feats is not None else None
         if values is not None and len(values):
             picks = values.astype(np.int64) + 1  # (S, F) value class per segment
             k = np.arange(picks.shape[1])

@@ -1,0 +1,231 @@
+"""Selection that cannot fool itself: leave-languages-out cross-validation over every VoxAngeles
+language, plus continuous-speech dev sets, every figure with a bootstrap 95% interval, and the
+paired interval of each candidate's gain over the incumbent (recipes/selection.toml).
+
+    python bench/cv.py prepare --work W --aligned FLEMISH_ALIGNED --frozen FLEMISH_FROZEN
+    python bench/cv.py train --work W --candidate new [--folds 0,1,2,3,4] [--jobs 2]
+    python bench/cv.py score --work W --candidate today --candidate new [--align]
+
+``prepare`` builds VoxAngeles once and a split copy per fold (shards shared), the other corpora,
+and the flemishguy datasets (aligned; frozen; pseudo-labelled by today's default). ``train`` trains
+a candidate's recipe on each fold (resumable; --jobs folds at a time, one thread each). ``score``
+prints the selection table: CV F1 over all 48 languages (each scored by the fold model that never
+saw it), the continuous dev sets, and the gains with paired intervals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from _common import REPO, require_shared
+
+PROTOCOL = REPO / "recipes" / "selection.toml"
+
+
+def protocol() -> dict:
+    from phonebound.config import read_toml
+
+    return read_toml(PROTOCOL)
+
+
+def languages(shared: Path) -> list[str]:
+    return sorted(p.name for p in (shared / "voxangeles").iterdir() if p.is_dir())
+
+
+def folds(langs: list[str], k: int, seed: int) -> list[list[str]]:
+    order = [langs[i] for i in np.random.default_rng(seed).permutation(len(langs))]
+    return [sorted(order[f::k]) for f in range(k)]
+
+
+def fold_split(fold_langs: list[list[str]], f: int, inner: int) -> tuple[list[str], list[str]]:
+    """(dev, test) languages of fold ``f``: its own languages are test; the first ``inner`` of the
+    next fold are its inner dev set."""
+    return fold_langs[(f + 1) % len(fold_langs)][:inner], fold_langs[f]
+
+
+def _run(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "phonebound", *args], check=True)
+
+
+def _fold_copy(base: Path, dst: Path) -> None:
+    """A dataset sharing ``base``'s shards, with an index of its own (so it can be split apart)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("dataset.json", "index.parquet", "skipped.tsv", "warnings.txt"):
+        if (base / name).exists():
+            shutil.copy(base / name, dst / name)
+    if not (dst / "shards").exists():
+        (dst / "shards").symlink_to((base / "shards").resolve())
+
+
+def prepare(work: Path, aligned: Path, frozen: Path) -> None:
+    shared = require_shared()
+    cfg = protocol()
+    data = work / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    builds = {"voxangeles": [shared / "voxangeles"], "synth_nl": [shared / "synth_nl"], "synth_en": [shared / "synth_en"],
+              "kokoro": [shared / "kokoro", "--speaker-regex", "^([a-z]+_[a-z]+_[a-z]+)_"],
+              "flemish_aligned": [aligned], "flemish_frozen": [frozen]}
+    for name, (src, *extra) in builds.items():
+        if not (data / name / "dataset.json").exists():
+            _run("build", str(src), str(data / name), "-j", "2", *extra)
+    for name in ("synth_nl", "synth_en"):
+        _run("split", str(data / name), "--by", "file", "--seed", "0")
+    _run("split", str(data / "kokoro"), "--by", "speaker", "--dev-keys", "en_af_nova,en_am_liam,en_bf_emma,en_bm_george,es_em_alex",
+         "--test-keys", "en_af_sky,en_am_onyx,en_bf_lily,en_bm_lewis,it_im_nicola,pt_pm_santa")
+    for name in ("flemish_aligned", "flemish_frozen"):  # the same files in the same fifth
+        _run("split", str(data / name), "--by", "file", "--dev", "0.2", "--test", "0", "--seed", "0")
+    if not (data / "flemish_pseudo" / "dataset.json").exists():  # today's recipe: the default labels the hour
+        labels = work / "flemish_pseudo_labels"
+        _run("pseudo-label", str(shared / "flemishguy" / "audio"), "-o", str(labels), "--model", "default")
+        _run("build", str(labels), str(data / "flemish_pseudo"), "-j", "2")
+    langs = languages(shared)
+    fold_langs = folds(langs, cfg["folds"], cfg["fold_seed"])
+    for f in range(cfg["folds"]):
+        dev, test = fold_split(fold_langs, f, cfg["inner_dev_languages"])
+        target = data / f"vox_fold{f}"
+        _fold_copy(data / "voxangeles", target)
+        _run("split", str(target), "--by", "group", "--dev-keys", ",".join(dev), "--test-keys", ",".join(test))
+    (work / "folds.json").write_text(json.dumps(fold_langs, indent=1))
+    print(f"prepared {work}: {len(langs)} languages in {cfg['folds']} folds")
+
+
+def train(work: Path, candidate: str, fold_ids: list[int], jobs: int) -> None:
+    spec = protocol()["candidates"][candidate]
+    data = work / "data"
+
+    def one(f: int) -> None:
+        out = work / "models" / candidate / f"fold{f}"
+        if (out / "dev_metrics.json").exists():
+            return
+        datasets = [str(data / f"vox_fold{f}")] + [str(data / d) for d in spec["datasets"]]
+        params = [x for p in spec.get("params", []) for x in ("-p", p)]
+        log = work / "models" / candidate / f"fold{f}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a") as fh:
+            subprocess.run([sys.executable, "-m", "phonebound", "train", *datasets, str(out), "--config",
+                            str(REPO / spec["recipe"]), *params, "--threads", "1", "--resume"],
+                           check=True, stdout=fh, stderr=subprocess.STDOUT)
+        print(f"trained {candidate} fold {f}", flush=True)
+
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(one, fold_ids))
+
+
+# --- scoring -----------------------------------------------------------------------------------
+
+def utterance_counts(model, data: Path, split: str, tol: float, align: bool = False) -> np.ndarray:
+    """(utterances, 3) hits, n_ref, n_hyp of each utterance of ``split``: free segmentation at the
+    model's threshold, or (``align``) forced alignment to the utterance's reference phones."""
+    from phonebound.evaluation.alignments import aligned_boundaries
+    from phonebound.evaluation.evaluate import reference_utterances, utterance_heads, utterance_scores
+    from phonebound.evaluation.metrics import match_boundaries
+    from phonebound.inference.calibrate import decode_scores
+
+    utts, _, _ = reference_utterances(data, split)
+    rows = []
+    for u in utts:
+        if align:
+            heads = utterance_heads(model, u)
+            hyp = aligned_boundaries(model, heads, u.end - u.start, u, "phones", None)
+        else:
+            hyp = decode_scores(utterance_scores(model, u)[0], model.decode_cfg)[0]
+        rows.append((len(match_boundaries(u.boundaries, hyp, tol).ref_idx), len(u.boundaries), len(hyp)))
+    return np.array(rows, float)
+
+
+def f1_of(counts: np.ndarray) -> float:
+    hits, ref, hyp = counts.sum(0)
+    return 2 * hits / (ref + hyp) if ref + hyp else 0.0
+
+
+def bootstrap(counts: np.ndarray, n: int, seed: int = 0) -> tuple[float, float]:
+    """95% interval of the pooled F1, resampling utterances."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(counts), (n, len(counts)))
+    stats = [f1_of(counts[i]) for i in idx]
+    return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
+
+
+def paired_gain(a: np.ndarray, b: np.ndarray, n: int, seed: int = 0) -> tuple[float, float, float]:
+    """F1(b) - F1(a) on the same utterances, and its paired-bootstrap 95% interval."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(a), (n, len(a)))
+    diffs = [f1_of(b[i]) - f1_of(a[i]) for i in idx]
+    return f1_of(b) - f1_of(a), float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))
+
+
+def candidate_counts(work: Path, candidate: str, align: bool) -> dict[str, np.ndarray]:
+    """Per-utterance counts of a candidate: 'cv' (every language by the fold model that never saw
+    it) and each continuous dev set (the fold models' counts stacked, as 5 looks at one set)."""
+    from phonebound.inference.detector import load_detector
+
+    cfg = protocol()
+    cache = work / "scores" / f"{candidate}{'_align' if align else ''}.npz"
+    if cache.exists():
+        return dict(np.load(cache))
+    out: dict[str, list] = {"cv": []}
+    for f in range(cfg["folds"]):
+        model = load_detector(work / "models" / candidate / f"fold{f}", backend="torch")
+        out["cv"].append(utterance_counts(model, work / "data" / f"vox_fold{f}", "test", 0.02, align))
+        if align:
+            continue
+        for name, spec in cfg["continuous"].items():
+            out.setdefault(name, []).append(utterance_counts(model, work / "data" / spec["dataset"], spec["split"],
+                                                             spec["tolerance"]))
+        print(f"scored {candidate} fold {f}", flush=True)
+    result = {k: np.concatenate(v) for k, v in out.items()}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **result)
+    return result
+
+
+def score(work: Path, candidates: list[str], align: bool) -> str:
+    n = protocol()["bootstrap"]
+    counts = {c: candidate_counts(work, c, align) for c in candidates}
+    sets = list(counts[candidates[0]])
+    lines = ["| candidate | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+    for c in candidates:
+        cells = []
+        for s in sets:
+            lo, hi = bootstrap(counts[c][s], n)
+            cells.append(f"{f1_of(counts[c][s]):.3f} [{lo:.3f}, {hi:.3f}]")
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    base = candidates[0]
+    for c in candidates[1:]:
+        cells = []
+        for s in sets:
+            gain, lo, hi = paired_gain(counts[base][s], counts[c][s], n)
+            cells.append(f"{gain:+.3f} [{lo:+.3f}, {hi:+.3f}]" + (" ✓" if lo > 0 else ""))
+        lines.append(f"| {c} − {base} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("step", choices=["prepare", "train", "score"])
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--aligned", type=Path, help="prepare: the flemishguy hour aligned (align --link-audio output)")
+    ap.add_argument("--frozen", type=Path, help="prepare: the frozen aligner's alignment of the hour (its dev fifth scores)")
+    ap.add_argument("--candidate", action="append", default=[])
+    ap.add_argument("--folds", default="0,1,2,3,4")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--align", action="store_true", help="score: forced alignment to the reference phones")
+    args = ap.parse_args()
+    if args.step == "prepare":
+        prepare(args.work, args.aligned, args.frozen)
+    elif args.step == "train":
+        for c in args.candidate:
+            train(args.work, c, [int(f) for f in args.folds.split(",")], args.jobs)
+    else:
+        print(score(args.work, args.candidate, args.align))
+
+
+if __name__ == "__main__":
+    main()
