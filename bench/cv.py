@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from _common import REPO, require_shared
+from _scoring import bootstrap, f1_of, paired_gain, utterance_counts
 
 PROTOCOL = REPO / "recipes" / "selection.toml"
 
@@ -120,48 +121,7 @@ def train(work: Path, candidate: str, fold_ids: list[int], jobs: int) -> None:
 
 # --- scoring -----------------------------------------------------------------------------------
 
-def utterance_counts(model, data: Path, split: str, tol: float, align: bool = False) -> np.ndarray:
-    """(utterances, 3) hits, n_ref, n_hyp of each utterance of ``split``: free segmentation at the
-    model's threshold, or (``align``) forced alignment to the utterance's reference phones."""
-    from phonebound.evaluation.alignments import aligned_boundaries
-    from phonebound.evaluation.evaluate import reference_utterances, utterance_heads, utterance_scores
-    from phonebound.evaluation.metrics import match_boundaries
-    from phonebound.inference.calibrate import decode_scores
-
-    utts, _, _ = reference_utterances(data, split)
-    rows = []
-    for u in utts:
-        if align:
-            heads = utterance_heads(model, u)
-            hyp = aligned_boundaries(model, heads, u.end - u.start, u, "phones", None)
-        else:
-            hyp = decode_scores(utterance_scores(model, u)[0], model.decode_cfg)[0]
-        rows.append((len(match_boundaries(u.boundaries, hyp, tol).ref_idx), len(u.boundaries), len(hyp)))
-    return np.array(rows, float)
-
-
-def f1_of(counts: np.ndarray) -> float:
-    hits, ref, hyp = counts.sum(0)
-    return 2 * hits / (ref + hyp) if ref + hyp else 0.0
-
-
-def bootstrap(counts: np.ndarray, n: int, seed: int = 0) -> tuple[float, float]:
-    """95% interval of the pooled F1, resampling utterances."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(counts), (n, len(counts)))
-    stats = [f1_of(counts[i]) for i in idx]
-    return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
-
-
-def paired_gain(a: np.ndarray, b: np.ndarray, n: int, seed: int = 0) -> tuple[float, float, float]:
-    """F1(b) - F1(a) on the same utterances, and its paired-bootstrap 95% interval."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(a), (n, len(a)))
-    diffs = [f1_of(b[i]) - f1_of(a[i]) for i in idx]
-    return f1_of(b) - f1_of(a), float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))
-
-
-def candidate_counts(work: Path, candidate: str, align: bool) -> dict[str, np.ndarray]:
+def candidate_counts(work: Path, candidate: str, align: bool, align_weights: dict | None = None) -> dict[str, np.ndarray]:
     """Per-utterance counts of a candidate: 'cv' (every language by the fold model that never saw
     it) and each continuous dev set (the fold models' counts stacked, as 5 looks at one set)."""
     from phonebound.inference.detector import load_detector
@@ -173,7 +133,9 @@ def candidate_counts(work: Path, candidate: str, align: bool) -> dict[str, np.nd
     out: dict[str, list] = {"cv": []}
     for f in range(cfg["folds"]):
         model = load_detector(work / "models" / candidate / f"fold{f}", backend="torch")
-        out["cv"].append(utterance_counts(model, work / "data" / f"vox_fold{f}", "test", 0.02, align))
+        if align_weights:  # the aligner's weights as the shipped model's (chosen on the selection sets)
+            model.config["align"] = align_weights
+        out["cv"].append(utterance_counts(model, work / "data" / f"vox_fold{f}", "test", 0.02, "phones" if align else None))
         if align:
             continue
         for name, spec in cfg["continuous"].items():
@@ -186,9 +148,9 @@ def candidate_counts(work: Path, candidate: str, align: bool) -> dict[str, np.nd
     return result
 
 
-def score(work: Path, candidates: list[str], align: bool) -> str:
+def score(work: Path, candidates: list[str], align: bool, align_weights: dict | None = None) -> str:
     n = protocol()["bootstrap"]
-    counts = {c: candidate_counts(work, c, align) for c in candidates}
+    counts = {c: candidate_counts(work, c, align, align_weights) for c in candidates}
     sets = list(counts[candidates[0]])
     lines = ["| candidate | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
     for c in candidates:
@@ -217,6 +179,7 @@ def main() -> None:
     ap.add_argument("--folds", default="0,1,2,3,4")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--align", action="store_true", help="score: forced alignment to the reference phones")
+    ap.add_argument("--align-weights", type=Path, help="score --align: a model directory whose config.json 'align' weights to use")
     args = ap.parse_args()
     if args.step == "prepare":
         prepare(args.work, args.aligned, args.frozen)
@@ -224,7 +187,8 @@ def main() -> None:
         for c in args.candidate:
             train(args.work, c, [int(f) for f in args.folds.split(",")], args.jobs)
     else:
-        print(score(args.work, args.candidate, args.align))
+        weights = json.loads((args.align_weights / "config.json").read_text())["align"] if args.align_weights else None
+        print(score(args.work, args.candidate, args.align, weights))
 
 
 if __name__ == "__main__":

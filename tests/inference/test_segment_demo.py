@@ -7,6 +7,7 @@ import re
 from segment_checks import check_textgrid, file_duration
 
 from phonebound.cli import app
+from phonebound.corpus.textgrid import read_textgrid
 from phonebound.workflows.demo import demo_clips
 from phonebound.inference.detector import default_model_path
 
@@ -18,7 +19,12 @@ def check_demo(result, out, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     clips = demo_clips()
     assert len(clips) == 3 and REFERENCED in {c.name for c in clips}
-    assert {p.name for p in out.iterdir()} == {f"{c.stem}.{ext}" for c in clips for ext in ("TextGrid", "png")}
+    transcribed = [c for c in clips if c.with_suffix(".txt").exists()]
+    assert len(transcribed) == 2
+    aligned = "aligned to its transcript:" in result.output  # a model with a phone-class head aligns them
+    assert aligned or "not aligned (" in result.output
+    assert {p.name for p in out.iterdir()} == ({f"{c.stem}.{ext}" for c in clips for ext in ("TextGrid", "png")}
+                                                | {f"{c.stem}_aligned.TextGrid" for c in transcribed if aligned})
     lines = result.output.splitlines()
     for clip in clips:
         tg = check_textgrid(out / f"{clip.stem}.TextGrid", file_duration(clip), "long_textgrid", tmp_path)
@@ -55,3 +61,7 @@ def test_demo_with_the_bundled_model(tmp_path, runner):
     (row,) = [line for line in result.output.splitlines() if line.startswith(REFERENCED)]
     f1 = float(re.search(r"F1 ([0-9.]+)", row).group(1))
     assert f1 >= 0.9, row  # measured 0.98; the bundled model's dev F1 on synthetic Dutch is 0.97
+    # the clips with a transcript are aligned too: their words, in order, with start times
+    assert "aligned to its transcript: Ook@" in result.output and "verstaan@" in result.output
+    words = [label for _, _, label in read_textgrid(out / "dutch_sentence_1_aligned.TextGrid").tiers[0].entries if label]
+    assert words == ["Ook", "deze", "dakbedekking", "is", "erg", "duurzaam"]

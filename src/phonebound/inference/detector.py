@@ -284,6 +284,25 @@ def onnx_session(path: str | Path, threads: int = 0):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def onnx_is_fresh(path: Path) -> bool:
+    """Whether ``path/model.onnx`` is an export of ``path/model.pt`` as it is now: the weights'
+    hash the export recorded (model.onnx.sha256) matches; for an export without one, it is not
+    older than the weights. (mtimes alone fail in a git checkout, which gives files checkout times.)"""
+    weights, onnx = path / WEIGHTS, path / "model.onnx"
+    if not weights.exists():
+        return True
+    recorded = path / "model.onnx.sha256"
+    if recorded.exists():
+        return recorded.read_text(encoding="utf-8").strip() == file_sha256(weights)
+    return onnx.stat().st_mtime >= weights.stat().st_mtime
+
+
 def load_detector(model: str | Path | None = None, device: str = "cpu", backend: str = "auto",
                   threads: int = 0) -> Detector:
     """Load a model directory, ``"default"`` (bundled) or ``"spectral"`` (untrained baseline).
@@ -324,8 +343,7 @@ def load_detector(model: str | Path | None = None, device: str = "cpu", backend:
     # The ONNX path comes before the model registry, whose modules import torch: onnxruntime
     # inference needs no torch. Only trained networks are ever exported.
     if backend in ("auto", "onnx") and device == "cpu" and onnx_path.exists():
-        weights = path / WEIGHTS  # an export older than the weights is stale and never used
-        fresh = not weights.exists() or onnx_path.stat().st_mtime >= weights.stat().st_mtime
+        fresh = onnx_is_fresh(path)
         session = None
         try:
             session = onnx_session(onnx_path, threads) if fresh else None
@@ -341,7 +359,7 @@ def load_detector(model: str | Path | None = None, device: str = "cpu", backend:
 
     spec = get_spec(name)
     if spec.kind != "untrained" and backend == "onnx" and device == "cpu":
-        why = "model.onnx is older than model.pt (a stale export)" if onnx_path.exists() else "no usable model.onnx"
+        why = "model.onnx is an export of other weights than model.pt (a stale export)" if onnx_path.exists() else "no usable model.onnx"
         raise ModelError(f"{why} (run `phonebound export MODEL`, and install phonebound[onnx])", path,
                          "export the model or use --backend torch")
     if spec.kind != "untrained":

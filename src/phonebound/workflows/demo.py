@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..audio.load import is_audio_file, load_audio
+from ..errors import PhoneboundError
 
 
 def demo_clips() -> list[Path]:
@@ -51,9 +52,26 @@ def run_demo(out: str | Path = "phonebound-demo", model: str | Path | None = Non
             c = BoundaryCounts()
             c.update(ref_times, seg.boundaries)
             row.update(precision=c.precision, recall=c.recall, f1=c.f1, n_ref=c.n_ref)
+        transcript = clip.with_suffix(".txt")
+        if transcript.exists():  # the clip's words: align them too (words and phones tiers)
+            try:
+                row["aligned"] = _align_clip(clip, transcript.read_text(encoding="utf-8").strip(), model, out)
+            except PhoneboundError as e:  # a model without the heads alignment needs
+                row["aligned"] = f"not aligned ({e.problem})"
         rows.append(row)
     return {"rows": rows, "out": str(out), "model": str(detector.path or detector.name), "backend": detector.backend,
             "seconds": time.perf_counter() - t0}
+
+
+def _align_clip(clip: Path, text: str, model, out: Path) -> str:
+    """Align a bundled clip to its transcript into OUT/<clip>_aligned.TextGrid; returns the words
+    with their start times."""
+    from ..alignment.recording import AlignedRecording, align
+    from ..alignment.writers import WRITERS as ALIGN_WRITERS
+
+    alignment = align(clip, text, lang="nl", model=model)
+    ALIGN_WRITERS["long_textgrid"][0](AlignedRecording(alignment), out / f"{clip.stem}_aligned.TextGrid", {})
+    return " ".join(f"{w}@{s:.2f}" for s, _, w in alignment.words)
 
 
 def format_demo(result: dict[str, Any]) -> str:
@@ -63,10 +81,14 @@ def format_demo(result: dict[str, Any]) -> str:
         score = (f"P {r['precision']:.2f}  R {r['recall']:.2f}  F1 {r['f1']:.2f} ({r['n_ref']} reference boundaries)"
                  if "f1" in r else "no reference")
         lines.append(f"{r['clip']:26}{r['duration']:8.2f}{r['segments']:10d}{r['boundaries']:12d}   {score}")
-    lines += ["", f"TextGrids (tier 'phones' + point tier 'boundaries' with confidences) and PNGs in {result['out']}/ "
-                  f"({result['seconds']:.1f} s).", "",
+        if "aligned" in r:
+            said = r["aligned"] if r["aligned"].startswith("not aligned") else f"aligned to its transcript: {r['aligned']}"
+            lines.append(f"{'':26}{said}")
+    lines += ["", f"TextGrids (tier 'phones' + point tier 'boundaries' with confidences; *_aligned: words, phones, "
+                  f"confidence) and PNGs in {result['out']}/ ({result['seconds']:.1f} s).", "",
               "Next:",
               "  phonebound segment your_recordings/ -o textgrids/        # one TextGrid per recording, open in Praat",
+              "  phonebound align your_recordings/ -o aligned/ --lang nl  # with x.txt transcripts: words and phones",
               "  phonebound evaluate default your_aligned_corpus/          # scores against your own alignments",
               "  phonebound build your_aligned_corpus/ data/ --split speaker && "
               "phonebound train data/ model/ --init default   # adapt the model",

@@ -1,0 +1,73 @@
+"""Per-utterance boundary counts and bootstrap intervals, shared by bench/cv.py and bench/accuracy.py.
+
+A set's F1 pools counts over its utterances; its 95% interval resamples utterances (not
+boundaries: boundaries of one utterance are not independent), and a gain between two systems is
+judged on the same resampled utterances (paired)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def utterance_counts(model, data: Path, split: str | None, tol: float, align: str | None = None,
+                     table: dict[str, str] | None = None, lang: str | None = None) -> np.ndarray:
+    """(utterances, 3): hits, n_ref, n_hyp per utterance of ``split``. Free segmentation at the
+    model's own threshold, or (``align`` 'phones' | 'words') the forced alignment of each utterance
+    to its reference phones or its words (``table`` id|text, else the TextGrid's words tier)."""
+    from phonebound.errors import PhoneboundError
+    from phonebound.evaluation.alignments import aligned_boundaries
+    from phonebound.evaluation.evaluate import reference_utterances, utterance_heads, utterance_scores
+    from phonebound.evaluation.metrics import match_boundaries
+    from phonebound.inference.calibrate import decode_scores
+
+    pronouncer = None
+    if align == "words":
+        from phonebound.alignment.lexicon import Pronouncer
+
+        pronouncer = Pronouncer(lang)
+    utts, _, _ = reference_utterances(data, split)
+    rows = []
+    for u in utts:
+        if align:
+            try:
+                hyp = aligned_boundaries(model, utterance_heads(model, u), u.end - u.start, u, align, pronouncer, table)
+            except PhoneboundError:  # cannot be aligned: places nothing, and counts
+                hyp = np.zeros(0)
+        else:
+            hyp = decode_scores(utterance_scores(model, u)[0], model.decode_cfg)[0]
+        rows.append((len(match_boundaries(u.boundaries, hyp, tol).ref_idx), len(u.boundaries), len(hyp)))
+    return np.array(rows, float).reshape(-1, 3)
+
+
+def prf(counts: np.ndarray) -> tuple[float, float, float]:
+    hits, ref, hyp = counts.sum(0)
+    p = hits / hyp if hyp else 0.0
+    r = hits / ref if ref else 0.0
+    return p, r, (2 * hits / (ref + hyp) if ref + hyp else 0.0)
+
+
+def f1_of(counts: np.ndarray) -> float:
+    return prf(counts)[2]
+
+
+def bootstrap(counts: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95% interval of the pooled F1, resampling utterances."""
+    idx = np.random.default_rng(seed).integers(0, len(counts), (n, len(counts)))
+    stats = [f1_of(counts[i]) for i in idx]
+    return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
+
+
+def paired_gain(a: np.ndarray, b: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """F1(b) − F1(a) on the same utterances, and its paired-bootstrap 95% interval."""
+    idx = np.random.default_rng(seed).integers(0, len(a), (n, len(a)))
+    diffs = [f1_of(b[i]) - f1_of(a[i]) for i in idx]
+    return f1_of(b) - f1_of(a), float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))
+
+
+def cell(counts: np.ndarray, n: int = 2000) -> str:
+    """'0.812 [0.790, 0.833] (P 0.85 R 0.78)' for a table."""
+    p, r, f = prf(counts)
+    lo, hi = bootstrap(counts, n)
+    return f"**{f:.3f}** [{lo:.3f}, {hi:.3f}] · P {p:.3f} · R {r:.3f}"
