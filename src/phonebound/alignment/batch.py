@@ -18,17 +18,14 @@ from typing import Any
 from ..audio.load import audio_info, truncation_note
 from ..errors import PhoneboundError
 from ..inference.batch import (
-    Progress,
     SegmentSummary,
     cached_detector,
     check_batch_output_dir,
     check_settings,
-    file_groups,
-    mark_ours,
+    pending,
     place_audio,
     plan_outputs,
-    write_skipped,
-    write_warnings,
+    run_groups,
 )
 from ..io_utils import atomic_write_text
 from .lexicon import Pronouncer
@@ -64,45 +61,19 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
                 "transcripts": str(transcripts) if transcripts else None}
     check_settings(out, settings, overwrite, name="align_config.json")
     summary = AlignSummary(out)
-    todo = []
-    for audio, target in pairs:
-        if target.exists() and not overwrite:
-            summary.reused += 1
-        else:
-            todo.append((str(audio), str(target)))
-            for stale in target.parent.glob(f".{target.name}.*.tmp"):  # half-written by a killed run
-                stale.unlink(missing_ok=True)
+    todo = pending(pairs, summary, overwrite)
     options = {"model": str(model) if model is not None else None, "backend": "torch", "threads": 1 if jobs > 1 else 0,
                "fmt": fmt, "lang": lang, "text_kind": text_kind, "dictionary": str(dictionary) if dictionary else None,
                "table": table, "link_audio": link_audio}
-    from ..dataset.executors import close_executor, make_executor, run_tasks
 
-    executor = make_executor("local", jobs)
-    bar = Progress(progress, len(todo), "aligning")
-    try:
-        groups = file_groups(todo, group_seconds)
-        results = (run_tasks(executor, _align_group_task, [(g, options) for g in groups], max_pending=2 * jobs)
-                   if jobs > 1 else (_align_group(g, options) for g in groups))
-        for done in results:
-            for record in done:
-                if "warnings" in record:
-                    summary.warnings.extend(record["warnings"])
-                    continue
-                if "error" in record:
-                    summary.skipped.append((record["audio"], record["error"]))
-                    continue
-                summary.written += 1
-                summary.audio_seconds += record["duration"]
-                summary.boundaries += record["boundaries"]
-                summary.phones += record["phones"]
-                summary.guessed.update(set(record["guessed"]))
-                mark_ours(Path(record["target"]))
-            bar.advance(sum(1 for r in done if "warnings" not in r))
-    finally:
-        bar.close()
-        close_executor(executor)
-    write_skipped(summary)
-    write_warnings(summary)
+    def accept(record: dict[str, Any]) -> None:
+        summary.written += 1
+        summary.audio_seconds += record["duration"]
+        summary.boundaries += record["boundaries"]
+        summary.phones += record["phones"]
+        summary.guessed.update(set(record["guessed"]))
+
+    run_groups(todo, _align_group_task, options, summary, accept, jobs, group_seconds, progress, "aligning")
     _write_guessed(summary)
     summary.seconds = time.perf_counter() - t0
     return summary

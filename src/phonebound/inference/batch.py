@@ -78,6 +78,49 @@ def write_skipped(summary: SegmentSummary) -> None:
         path.unlink(missing_ok=True)
 
 
+def pending(pairs: list[tuple[Path, Path]], summary: SegmentSummary, overwrite: bool) -> list[tuple[str, str]]:
+    """The (audio, target) pairs still to do; finished ones count as reused, and the temporary
+    files a killed run left beside a target are removed."""
+    todo = []
+    for audio, target in pairs:
+        if target.exists() and not overwrite:
+            summary.reused += 1
+        else:
+            todo.append((str(audio), str(target)))
+            for stale in target.parent.glob(f".{target.name}.*.tmp"):
+                stale.unlink(missing_ok=True)
+    return todo
+
+
+def run_groups(todo: list[tuple[str, str]], task, options: dict[str, Any], summary: SegmentSummary, accept,
+               jobs: int = 1, group_seconds: float = 120.0, progress: bool = False, verb: str = "segmenting") -> None:
+    """Run ``task((group, options))`` (a module-level function, so workers can unpickle it) over
+    groups of ``todo`` in ``jobs`` processes. Each returns one record per file: {"warnings"},
+    {"audio", "error"} (skipped), or a finished file, which ``accept(record)`` counts."""
+    from ..dataset.executors import close_executor, make_executor, run_tasks
+
+    executor = make_executor("local", jobs)
+    bar = Progress(progress, len(todo), verb)
+    try:
+        tasks = [(g, options) for g in file_groups(todo, group_seconds)]
+        results = run_tasks(executor, task, tasks, max_pending=2 * jobs) if jobs > 1 else map(task, tasks)
+        for done in results:
+            for record in done:
+                if "warnings" in record:
+                    summary.warnings.extend(record["warnings"])
+                elif "error" in record:
+                    summary.skipped.append((record["audio"], record["error"]))
+                else:
+                    accept(record)
+                    mark_ours(Path(record["target"]))
+            bar.advance(sum(1 for r in done if "warnings" not in r))
+    finally:
+        bar.close()
+        close_executor(executor)
+    write_skipped(summary)
+    write_warnings(summary)
+
+
 def write_warnings(summary: SegmentSummary) -> None:
     """``OUT/warnings.txt``: files that were used despite a problem, one line each (none: no file)."""
     path = summary.out / "warnings.txt"

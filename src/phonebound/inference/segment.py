@@ -24,16 +24,13 @@ from ..errors import AudioError, ModelError, PhoneboundError
 from .calibrate import decode_scores
 from .detector import Detector, load_detector
 from .batch import (
-    Progress,
     SegmentSummary,
     cached_detector,
     check_batch_output_dir,
     check_settings,
-    file_groups,
-    mark_ours,
+    pending,
     plan_outputs,
-    write_skipped,
-    write_warnings,
+    run_groups,
 )
 from .labels import LABEL_KINDS
 from .writers import WRITERS
@@ -202,45 +199,17 @@ def segment_paths(inputs: list[str | Path], out: str | Path, model: str | Path |
         settings["labels"] = labels
     check_settings(out, settings, overwrite)
     summary = SegmentSummary(out)
-    todo = []
-    for audio, target in pairs:
-        if target.exists() and not overwrite:
-            summary.reused += 1
-        else:
-            todo.append((str(audio), str(target)))
-            for stale in target.parent.glob(f".{target.name}.*.tmp"):  # half-written by a killed run
-                stale.unlink(missing_ok=True)
-    groups = file_groups(todo, group_seconds)
+    todo = pending(pairs, summary, overwrite)
     options = {"model": str(model) if model is not None else None, "fmt": fmt, "threshold": threshold,
                "calibrate": calibrate, "channel": channel, "keep_tiers": keep_tiers, "backend": backend,
                "threads": 1 if jobs > 1 else 0, "labels": labels}
-    from ..dataset.executors import close_executor, make_executor, run_tasks
 
-    executor = make_executor("local", jobs)
-    bar = Progress(progress, len(todo))
-    try:
-        if jobs > 1:
-            results = run_tasks(executor, _segment_group_task, [(g, options) for g in groups], max_pending=2 * jobs)
-        else:
-            results = (_segment_group(g, options) for g in groups)
-        for done in results:
-            for record in done:
-                if "warnings" in record:
-                    summary.warnings.extend(record["warnings"])
-                    continue
-                if "error" in record:
-                    summary.skipped.append((record["audio"], record["error"]))
-                else:
-                    summary.written += 1
-                    summary.audio_seconds += record["duration"]
-                    summary.boundaries += record["boundaries"]
-                    mark_ours(Path(record["target"]))
-            bar.advance(sum(1 for r in done if "warnings" not in r))
-    finally:
-        bar.close()
-        close_executor(executor)
-    write_skipped(summary)
-    write_warnings(summary)
+    def accept(record: dict[str, Any]) -> None:
+        summary.written += 1
+        summary.audio_seconds += record["duration"]
+        summary.boundaries += record["boundaries"]
+
+    run_groups(todo, _segment_group_task, options, summary, accept, jobs, group_seconds, progress)
     summary.seconds = time.perf_counter() - t0
     return summary
 
