@@ -27,7 +27,7 @@ def run_measured(code: str) -> dict:
         "rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
         "print(json.dumps({**RESULT, 'peak_rss_mb': rss / 1024}))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run([sys.executable, "-c", wrapper], check=False, capture_output=True, text=True, cwd=REPO)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -18,7 +18,11 @@ def utterance_counts(model, data: Path, split: str | None, tol: float, align: st
     to its reference phones or its words (``table`` id|text, else the TextGrid's words tier)."""
     from phonebound.errors import PhoneboundError
     from phonebound.evaluation.alignments import aligned_boundaries
-    from phonebound.evaluation.evaluate import reference_utterances, utterance_heads, utterance_scores
+    from phonebound.evaluation.evaluate import (
+        reference_utterances,
+        utterance_heads,
+        utterance_scores,
+    )
     from phonebound.evaluation.metrics import match_boundaries
     from phonebound.inference.calibrate import decode_scores
 

@@ -42,7 +42,7 @@ def one_file(shared: Path, work: Path) -> tuple[Path, Path]:
         order = sorted(p for p in audio_dir.glob("*.flac") if p.stem in texts)
         with sf.SoundFile(str(target), "w", samplerate=16000, channels=1, subtype="PCM_16") as out:
             for p in order:
-                x, sr = sf.read(str(p), dtype="float32")
+                x, _ = sf.read(str(p), dtype="float32")
                 out.write(x)
         meta.write_text(f"{target.stem}|" + " ".join(texts[p.stem].strip() for p in order) + "\n", encoding="utf-8")
     return target.parent, meta

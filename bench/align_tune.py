@@ -37,8 +37,8 @@ def selection_items(work: Path, detector) -> list[tuple]:
 def score(detector, items, weights, pronouncer) -> dict[str, float]:
     from phonebound.alignment.recording import align_features
     from phonebound.alignment.transcripts import Transcript
-    from phonebound.evaluation.metrics import BoundaryCounts
     from phonebound.errors import PhoneboundError
+    from phonebound.evaluation.metrics import BoundaryCounts
 
     counts = {"phones": BoundaryCounts(0.02), "words": BoundaryCounts(0.05)}
     for u, heads, kind, text, _ in items:

@@ -96,7 +96,7 @@ def main() -> None:
     configs.append(("notebook window model, torch", str(window), "torch"))
     print(f"{'configuration':32}{'input':28}{'wall s':>9}{'RTF':>9}{'peak RSS MB':>13}")
     for name, model, backend in configs:
-        for label, inputs, jobs in (("1,139 files (60 min), -j %d" % args.jobs, hour_dir, args.jobs),
+        for label, inputs, jobs in ((f"1,139 files (60 min), -j {args.jobs}", hour_dir, args.jobs),
                                     ("one 60-minute file, -j 1", long_file, 1)):
             runs = [run_measured(SEGMENT.format(inputs=str(inputs), out=str(args.work / "out"), model=model, jobs=jobs,
                                                 backend=backend)) for _ in range(args.repeats)]
