@@ -12,10 +12,12 @@ import numpy as np
 
 
 def utterance_counts(model, data: Path, split: str | None, tol: float, align: str | None = None,
-                     table: dict[str, str] | None = None, lang: str | None = None) -> np.ndarray:
+                     table: dict[str, str] | None = None, lang: str | None = None,
+                     id_prefixes: tuple[str, ...] | None = None) -> np.ndarray:
     """(utterances, 3): hits, n_ref, n_hyp per utterance of ``split``. Free segmentation at the
     model's own threshold, or (``align`` 'phones' | 'words') the forced alignment of each utterance
-    to its reference phones or its words (``table`` id|text, else the TextGrid's words tier)."""
+    to its reference phones or its words (``table`` id|text, else the TextGrid's words tier);
+    ``id_prefixes`` keeps only the utterances whose id starts with one of them (a voice, a language)."""
     from phonebound.errors import PhoneboundError
     from phonebound.evaluation.alignments import aligned_boundaries
     from phonebound.evaluation.evaluate import (
@@ -32,6 +34,8 @@ def utterance_counts(model, data: Path, split: str | None, tol: float, align: st
 
         pronouncer = Pronouncer(lang)
     utts, _, _ = reference_utterances(data, split)
+    if id_prefixes is not None:  # e.g. only the voices whose language is ``lang``
+        utts = [u for u in utts if u.id.startswith(id_prefixes)]
     rows = []
     for u in utts:
         if align:
