@@ -14,6 +14,7 @@ interval lies above zero (the adoption rule of recipes/selection.toml).
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 from pathlib import Path
 
@@ -23,13 +24,18 @@ from _scoring import bootstrap, paired_gain, prf, utterance_counts
 DEFAULT_SETS = ("vox_dev=vox:dev:0.02", "kokoro_dev=kokoro:dev:0.05", "flemish_dev=flemish:dev:0.02")
 
 
-def model_counts(model: str, name: str, spec: tuple[Path, str, float], cache: Path | None) -> np.ndarray:
+@functools.cache
+def detector_of(model: str):
     from phonebound.inference.detector import load_detector
 
+    return load_detector(model, backend="torch")
+
+
+def model_counts(model: str, name: str, spec: tuple[Path, str, float], cache: Path | None) -> np.ndarray:
     key = cache / f"{re.sub(r'[^A-Za-z0-9]+', '_', model)}__{name}.npy" if cache else None
     if key and key.exists():
         return np.load(key)
-    counts = utterance_counts(load_detector(model, backend="torch"), *spec)
+    counts = utterance_counts(detector_of(model), *spec)
     if key:
         key.parent.mkdir(parents=True, exist_ok=True)
         np.save(key, counts)
