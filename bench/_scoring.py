@@ -79,3 +79,26 @@ def cell(counts: np.ndarray, n: int = 2000) -> str:
     p, r, f = prf(counts)
     lo, hi = bootstrap(counts, n)
     return f"**{f:.3f}** [{lo:.3f}, {hi:.3f}] · P {p:.3f} · R {r:.3f}"
+
+
+def gain_table(counts: dict[str, dict[str, np.ndarray]], n: int = 2000) -> str:
+    """Markdown: each system's F1 [95% interval] (P, R) per set, then each one's paired gain over
+    the first system, ✓ where the whole interval lies above zero (the adoption rule)."""
+    systems = list(counts)
+    sets = list(counts[systems[0]])
+    lines = ["| system | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+    for name in systems:
+        cells = []
+        for s in sets:
+            p, r, f = prf(counts[name][s])
+            lo, hi = bootstrap(counts[name][s], n)
+            cells.append(f"{f:.3f} [{lo:.3f}, {hi:.3f}] P {p:.2f} R {r:.2f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    base = systems[0]
+    for name in systems[1:]:
+        cells = []
+        for s in sets:
+            gain, lo, hi = paired_gain(counts[base][s], counts[name][s], n)
+            cells.append(f"{gain:+.3f} [{lo:+.3f}, {hi:+.3f}]" + (" ✓" if lo > 0 else ""))
+        lines.append(f"| {name} − {base} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

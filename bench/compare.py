@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 import numpy as np
-from _scoring import bootstrap, paired_gain, prf, utterance_counts
+from _scoring import gain_table, utterance_counts
 
 DEFAULT_SETS = ("vox_dev=vox:dev:0.02", "kokoro_dev=kokoro:dev:0.05", "flemish_dev=flemish:dev:0.02")
 
@@ -57,22 +57,7 @@ def main() -> None:
         sets[name] = (args.data / dataset, split, float(tol))
     counts = {model: {name: model_counts(model, name, spec, args.cache) for name, spec in sets.items()}
               for model in args.models}
-    lines = ["| model | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
-    for model, by_set in counts.items():
-        cells = []
-        for c in by_set.values():
-            p, r, f = prf(c)
-            lo, hi = bootstrap(c, args.bootstrap)
-            cells.append(f"{f:.3f} [{lo:.3f}, {hi:.3f}] P {p:.2f} R {r:.2f}")
-        lines.append(f"| {model} | " + " | ".join(cells) + " |")
-    base = args.models[0]
-    for model in args.models[1:]:
-        cells = []
-        for name in sets:
-            gain, lo, hi = paired_gain(counts[base][name], counts[model][name], args.bootstrap)
-            cells.append(f"{gain:+.3f} [{lo:+.3f}, {hi:+.3f}]" + (" ✓" if lo > 0 else ""))
-        lines.append(f"| {model} − {base} | " + " | ".join(cells) + " |")
-    print("\n".join(lines))
+    print(gain_table(counts, args.bootstrap))
 
 
 if __name__ == "__main__":

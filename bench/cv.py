@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from _common import REPO, require_shared
-from _scoring import bootstrap, f1_of, paired_gain, utterance_counts
+from _scoring import gain_table, utterance_counts
 
 PROTOCOL = REPO / "recipes" / "selection.toml"
 
@@ -149,24 +149,8 @@ def candidate_counts(work: Path, candidate: str, align: bool, align_weights: dic
 
 
 def score(work: Path, candidates: list[str], align: bool, align_weights: dict | None = None) -> str:
-    n = protocol()["bootstrap"]
     counts = {c: candidate_counts(work, c, align, align_weights) for c in candidates}
-    sets = list(counts[candidates[0]])
-    lines = ["| candidate | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
-    for c in candidates:
-        cells = []
-        for s in sets:
-            lo, hi = bootstrap(counts[c][s], n)
-            cells.append(f"{f1_of(counts[c][s]):.3f} [{lo:.3f}, {hi:.3f}]")
-        lines.append(f"| {c} | " + " | ".join(cells) + " |")
-    base = candidates[0]
-    for c in candidates[1:]:
-        cells = []
-        for s in sets:
-            gain, lo, hi = paired_gain(counts[base][s], counts[c][s], n)
-            cells.append(f"{gain:+.3f} [{lo:+.3f}, {hi:+.3f}]" + (" ✓" if lo > 0 else ""))
-        lines.append(f"| {c} − {base} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return gain_table(counts, protocol()["bootstrap"])
 
 
 def main() -> None:
