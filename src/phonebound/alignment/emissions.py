@@ -57,7 +57,7 @@ DURATIONS = {"vowel": (2.18, 0.5), "stop": (1.88, 0.5), "fricative": (1.96, 0.45
 
 @dataclass(frozen=True)
 class AlignWeights:
-    """Weights of the search's terms (chosen on the selection set: bench/align_accuracy.py)."""
+    """Weights of the search's terms (chosen on the selection sets: bench/align_tune.py)."""
 
     features: float = 0.0  # phonological-feature fit
     classes: float = 0.1  # broad-class log-probability, given speech

@@ -21,7 +21,7 @@ def export_onnx(model: str | Path, out: str | Path | None = None, check: bool = 
     """
     import torch
 
-    from .detector import load_detector
+    from .detector import WEIGHTS, file_sha256, load_detector
 
     detector = load_detector(model, backend="torch")
     if detector.module is None:
@@ -46,10 +46,9 @@ def export_onnx(model: str | Path, out: str | Path | None = None, check: bool = 
                               dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}}, opset_version=OPSET, dynamo=False)
     if check:
         _check(detector, out)
-    weights = Path(detector.path) / "model.pt"
+    weights = Path(detector.path) / WEIGHTS
     if out.parent == weights.parent and weights.exists():  # which weights this export is of (see detector.onnx_is_fresh)
         from ..io_utils import atomic_write_text
-        from .detector import file_sha256
 
         atomic_write_text(out.with_name(out.name + ".sha256"), file_sha256(weights) + "\n")
     return out
