@@ -13,4 +13,6 @@ phonebound train vox synth_nl synth_en no_augment --config "$here/recipes/defaul
   --augment 0 --epochs 20 --patience 5 --resume
 # The ensemble's threshold is tuned on the VoxAngeles dev languages; float16 weights halve the file.
 phonebound ensemble accurate -m round1 -m round2 -m round0 -m no_augment --dev vox --half
+# Within long stretches of speech (continuous), a lower threshold chosen on the continuous selection sets.
+python "$here/bench/phrase_tune.py" --model accurate --data "$work" --write
 echo "built: $work/accurate — copy model.pt, config.json and dev_metrics.json into src/phonebound/pretrained/accurate/"

@@ -7,7 +7,8 @@
 # Forced-aligner training: round 0 learns from the aligned corpora (VoxAngeles, synth, kokoro);
 # it aligns the flemishguy hour to its transcripts (real continuous speech); round 1 learns from
 # all of them. A fifth of the hour (by file) is dev: it never trains. Then the aligner's weights
-# are chosen on the selection sets (bench/align_tune.py) and the model is exported to ONNX.
+# are chosen on the selection sets (bench/align_tune.py), then the threshold for long stretches of
+# speech (bench/phrase_tune.py), and the model is exported to ONNX.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 data="${DATA:-$here/../shared/data}"
@@ -39,5 +40,8 @@ phonebound split flemish --by file --dev 0.2 --test 0 --seed 0
 phonebound train "${aligned[@]}" flemish round1 --config "$recipe" --resume
 mkdir -p tune && ln -sfn "$work/vox" tune/voxangeles && ln -sfn "$work/kokoro" tune/kokoro
 python "$here/bench/align_tune.py" --model round1 --work tune --rounds 2 --write
+# Isolated words keep the dev threshold; long stretches of speech get their own, chosen on the
+# continuous selection sets (kokoro dev voices, the hour's dev fifth), vox dev no worse.
+python "$here/bench/phrase_tune.py" --model round1 --data "$work" --write
 phonebound export round1
 echo "trained: $work/round1 — copy model.pt, model.onnx, config.json, metrics.jsonl, dev_metrics.json into src/phonebound/pretrained/default/"

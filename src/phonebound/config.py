@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -149,6 +149,9 @@ class RegionConfig:
         return self.region_ms // 2 if self.difference else self.region_ms
 
 
+CALIBRATIONS = ("none", "normalize", "rate", "phrase")
+
+
 @dataclass(frozen=True)
 class DecodeConfig:
     """Frame scores to boundaries: peak picking on the boundary probability."""
@@ -157,11 +160,24 @@ class DecodeConfig:
     distance: int = 2  # frames between two peaks, at least
     prominence: float = 0.0
     refine: bool = True  # sub-frame refinement by parabolic interpolation of the peak
-    calibrate: str = "none"  # "none" | "rate" | "normalize" (see phonebound.inference.calibrate)
+    calibrate: str = "none"  # "none" | "rate" | "normalize" | "phrase" (see phonebound.inference.calibrate)
     target_rate: float = 0.0  # boundaries per second of speech for calibrate="rate" (measured on dev)
     reference_level: float = 0.0  # typical strong-peak height on dev, for calibrate="normalize"
+    phrase_threshold: float = 0.0  # calibrate="phrase": the threshold within long stretches of speech ...
+    phrase_seconds: float = 1.5  # ... those of at least this many seconds between pauses
 
     def __post_init__(self) -> None:
-        if self.calibrate not in ("none", "rate", "normalize"):
-            raise PhoneboundError(f"unknown calibration {self.calibrate!r}", fix="use none, normalize or rate")
+        if self.calibrate not in CALIBRATIONS:
+            raise PhoneboundError(f"unknown calibration {self.calibrate!r}", fix="use " + ", ".join(CALIBRATIONS))
+
+    def overridden(self, threshold: float | None = None, calibrate: str | None = None) -> DecodeConfig:
+        """The user's --threshold / --calibrate over the model's settings. A threshold alone is one
+        threshold for all speech: it turns the model's phrase calibration off (``--calibrate phrase``
+        keeps it, with the given threshold for short stretches)."""
+        cfg = self
+        if threshold is not None:
+            cfg = replace(cfg, threshold=threshold, calibrate="none" if cfg.calibrate == "phrase" else cfg.calibrate)
+        if calibrate is not None:
+            cfg = replace(cfg, calibrate=calibrate)
+        return cfg
 

@@ -7,7 +7,14 @@ import pytest
 
 from phonebound.config import DecodeConfig
 from phonebound.errors import PhoneboundError
-from phonebound.inference.calibrate import calibrated_decode, decode_scores, dev_statistics, peak_level, speech_seconds
+from phonebound.inference.calibrate import (
+    calibrated_decode,
+    decode_scores,
+    dev_statistics,
+    frame_thresholds,
+    peak_level,
+    speech_seconds,
+)
 
 
 def bumps(centres: list[int], heights: list[float], n: int = 400) -> np.ndarray:
@@ -57,6 +64,38 @@ def test_dev_statistics_measure_rate_and_level():
     speech = sum(speech_seconds(s) for s in scores)
     assert stats["target_rate"] == pytest.approx(3 / speech)
     assert 0.7 <= stats["reference_level"] <= 0.9
+
+
+def word_then_sentence() -> np.ndarray:
+    """An isolated word (peaks at 0.5-0.7 s) and, after a 2 s pause, a 3 s sentence whose
+    boundaries all peak at 0.6: lower than the word's strong peak, as in continuous speech."""
+    sentence = list(range(300, 600, 10))
+    return bumps([50, 60, 70, *sentence], [0.9, 0.6, 0.9, *[0.6] * len(sentence)], n=700)
+
+
+def test_phrase_lowers_the_threshold_only_inside_long_stretches_of_speech():
+    s = word_then_sentence()
+    cfg = DecodeConfig(threshold=0.7, distance=2, refine=False, calibrate="phrase", phrase_threshold=0.5,
+                       phrase_seconds=1.5)
+    thresholds = frame_thresholds(s, cfg)
+    assert np.all(thresholds[:200] == 0.7) and np.all(thresholds[300:600] == 0.5)
+    times, conf = decode_scores(s, cfg)
+    assert np.allclose(times[:2], [0.5, 0.7])  # the word's weak 0.6 peak stays out ...
+    assert np.allclose(times[2:], np.arange(300, 600, 10) / 100)  # ... the sentence's are all in
+    assert np.allclose(conf[2:], 0.6)
+    plain = decode_scores(s, DecodeConfig(threshold=0.7, distance=2, refine=False))[0]
+    assert np.allclose(plain, [0.5, 0.7])
+
+
+def test_a_user_threshold_is_one_threshold_for_all_speech():
+    cfg = DecodeConfig(threshold=0.7, calibrate="phrase", phrase_threshold=0.5)
+    assert cfg.overridden(0.6) == DecodeConfig(threshold=0.6, calibrate="none", phrase_threshold=0.5)
+    assert cfg.overridden(0.6, "phrase").calibrate == "phrase"
+    assert cfg.overridden() == cfg
+    # a model without a phrase threshold decodes as plain peak picking
+    s = word_then_sentence()
+    no_phrase = DecodeConfig(threshold=0.7, distance=2, refine=False, calibrate="phrase")
+    assert np.allclose(decode_scores(s, no_phrase)[0], [0.5, 0.7])
 
 
 def test_unknown_calibration_is_a_clear_error():

@@ -133,11 +133,7 @@ def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | N
     (pronounced for ``lang`` / ``dictionary``) or of an id|text ``transcripts`` file, and paired
     boundary errors are added."""
     detector = model if isinstance(model, Detector) else load_detector(model, backend="torch" if align else "auto")
-    decode_cfg = detector.decode_cfg
-    if threshold is not None:
-        decode_cfg = _replace(decode_cfg, threshold=threshold)
-    if calibrate is not None:
-        decode_cfg = _replace(decode_cfg, calibrate=calibrate)
+    decode_cfg = detector.decode_cfg.overridden(threshold, calibrate)
     utts, skipped, split = reference_utterances(data, split)
     tolerances = tuple(sorted(set(tolerances) | {0.02}))
     counts = {t: BoundaryCounts(tol=t) for t in tolerances}
@@ -271,12 +267,6 @@ def _frames(times: np.ndarray, n: int) -> np.ndarray:
 
 def _ms(seconds: float) -> float | None:
     return None if seconds != seconds else seconds * 1000  # NaN when nothing matched
-
-
-def _replace(cfg, **changes):
-    from dataclasses import replace
-
-    return replace(cfg, **changes)
 
 
 def format_summary(result: dict[str, Any]) -> str:

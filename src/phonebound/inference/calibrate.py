@@ -12,8 +12,15 @@ peaks than the isolated words of the dev set). Two label-free corrections, chose
     of speech, where speech is where the detector's own scores are active (no VAD model needed)
     and ``target_rate`` is the dev set's rate measured the same way (or given by the user, e.g.
     12 phones per second for read speech).
+``phrase``
+    Per stretch of speech between pauses (where the scores are active, as for ``rate``): the
+    model's threshold within stretches shorter than ``phrase_seconds`` (isolated words, what the
+    dev threshold was tuned on), ``phrase_threshold`` within longer ones (continuous speech, whose
+    coarticulated boundaries give lower peaks). Both are chosen on selection sets of each kind of
+    speech (``bench/phrase_tune.py``); a recording mixing words and sentences gets each its own.
 
-Both statistics are measured on the dev split at the end of training and stored in the model.
+``normalize`` and ``rate`` statistics are measured on the dev split at the end of training and
+stored in the model.
 :func:`decode_scores` decodes with the model's calibration applied (plain
 :func:`~phonebound.inference.decode.decode` when it is ``none``); decoding itself knows nothing of
 calibration.
@@ -24,6 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.ndimage import label
 from scipy.signal import find_peaks
 
 from ..config import HOP_S, DecodeConfig
@@ -45,13 +53,28 @@ def peak_level(scores: np.ndarray, distance: int = 2) -> float:
     return float(np.median(top))
 
 
-def speech_seconds(scores: np.ndarray, hop_s: float = HOP_S) -> float:
-    """Seconds where the detector is active: frames within REACH of a score above ACTIVE."""
+def speech_frames(scores: np.ndarray) -> np.ndarray:
+    """Where the detector is active: frames within REACH of a score above ACTIVE (bool, per frame)."""
     active = np.asarray(scores) > ACTIVE
     if not active.any():
-        return 0.0
-    dilated = np.convolve(active.astype(np.int32), np.ones(2 * REACH + 1, np.int32), mode="same") > 0
-    return float(dilated.sum() * hop_s)
+        return active
+    return np.convolve(active.astype(np.int32), np.ones(2 * REACH + 1, np.int32), mode="same") > 0
+
+
+def speech_seconds(scores: np.ndarray, hop_s: float = HOP_S) -> float:
+    """Seconds where the detector is active (:func:`speech_frames`)."""
+    return float(speech_frames(scores).sum() * hop_s)
+
+
+def frame_thresholds(scores: np.ndarray, cfg: DecodeConfig, hop_s: float = HOP_S) -> np.ndarray:
+    """Per frame, the threshold of ``phrase`` calibration: ``cfg.phrase_threshold`` inside stretches
+    of speech of at least ``cfg.phrase_seconds``, ``cfg.threshold`` elsewhere."""
+    thresholds = np.full(len(scores), cfg.threshold, np.float64)
+    stretches, n = label(speech_frames(scores))
+    lengths = np.bincount(stretches.ravel(), minlength=n + 1) * hop_s
+    long_ones = np.flatnonzero(lengths >= cfg.phrase_seconds)
+    thresholds[np.isin(stretches, long_ones[long_ones > 0])] = cfg.phrase_threshold
+    return thresholds
 
 
 def dev_statistics(scores: list[np.ndarray], refs: list[np.ndarray], distance: int = 2) -> dict[str, float]:
@@ -65,7 +88,7 @@ def dev_statistics(scores: list[np.ndarray], refs: list[np.ndarray], distance: i
 
 
 def decode_scores(scores: Any, cfg: DecodeConfig, hop_s: float = HOP_S) -> tuple[np.ndarray, np.ndarray]:
-    """Decode with calibration applied first (``cfg.calibrate``: none, normalize or rate)."""
+    """Decode with calibration applied first (``cfg.calibrate``: none, normalize, rate or phrase)."""
     if cfg.calibrate and cfg.calibrate != "none":
         return calibrated_decode(scores, cfg, hop_s)
     return decode(scores, cfg, hop_s)
@@ -87,9 +110,16 @@ def calibrated_decode(scores: Any, cfg: DecodeConfig, hop_s: float = HOP_S) -> t
             keep = np.sort(np.argsort(-conf, kind="stable")[:wanted])
             times, conf = times[keep], conf[keep]
         return times, conf
+    if cfg.calibrate == "phrase":
+        if not cfg.phrase_threshold:
+            return decode(s, cfg, hop_s)  # no phrase threshold chosen for this model
+        thresholds = frame_thresholds(s, cfg, hop_s)
+        times, conf = pick_peaks(s, float(thresholds.min()), cfg.distance, cfg.prominence, cfg.refine, hop_s)
+        keep = conf >= thresholds[np.clip(np.rint(times / hop_s).astype(int), 0, len(s) - 1)]
+        return times[keep], conf[keep]
     from ..errors import PhoneboundError
 
-    raise PhoneboundError(f"unknown calibration {cfg.calibrate!r}", fix="use none, normalize or rate")
+    raise PhoneboundError(f"unknown calibration {cfg.calibrate!r}", fix="use none, normalize, rate or phrase")
 
 
 def _confidence(scores: np.ndarray, times: np.ndarray, hop_s: float) -> np.ndarray:

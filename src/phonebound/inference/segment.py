@@ -77,14 +77,7 @@ def recording_features(detector: Detector, path: str | Path, channel: int | None
 
 
 def _decode_cfg(detector: Detector, threshold: float | None, calibrate: str | None) -> DecodeConfig:
-    from dataclasses import replace
-
-    cfg = detector.decode_cfg
-    if threshold is not None:
-        cfg = replace(cfg, threshold=threshold)
-    if calibrate is not None:
-        cfg = replace(cfg, calibrate=calibrate)
-    return cfg
+    return detector.decode_cfg.overridden(threshold, calibrate)
 
 
 def segment(audio: str | Path | np.ndarray, sample_rate: int | None = None, model: str | Path | Detector | None = None,

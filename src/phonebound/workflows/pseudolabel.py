@@ -10,7 +10,6 @@ default learnt from the unaligned hour of flemishguy (bench/results/accuracy.md)
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +63,7 @@ def pseudo_label(inputs: list[str | Path], out: str | Path, model: str | Path | 
     teachers = [load_teacher(m) for m in (model if isinstance(model, (list, tuple)) else [model]) or [None]]
     detector = teachers[0]
     check_same_input(teachers, "teachers")
-    cfg = detector.decode_cfg if threshold is None else replace(detector.decode_cfg, threshold=threshold)
+    cfg = detector.decode_cfg.overridden(threshold)
     pairs = plan_outputs([Path(p) for p in inputs], out, "long_textgrid")
     if not pairs:
         raise PhoneboundError("no audio files found", ", ".join(map(str, inputs)), "give audio files or folders holding them")
