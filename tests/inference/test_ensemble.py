@@ -47,6 +47,10 @@ def test_ensemble_threshold_is_the_best_of_its_dev_table(ensemble_dir):
     config = json.loads((result.out / "config.json").read_text())
     assert config["decode"]["threshold"] == result.threshold
     assert config["data"]["dev"] and len(config["members"]) == 2
+    # the first member (the bundled default) decodes with phrase calibration; its phrase threshold
+    # was chosen for its own scores, so the ensemble does not inherit it
+    assert load_detector("default").decode_cfg.calibrate == "phrase"
+    assert config["decode"]["calibrate"] == "none" and config["decode"]["phrase_threshold"] == 0.0
 
 
 def test_ensemble_segments_and_exports_like_any_model(ensemble_dir):

@@ -70,8 +70,12 @@ def build_ensemble(models: list[str | Path], out: str | Path, dev: list[str | Pa
     for s, r in zip(scores, refs):
         counts.update(r, pick_peaks(s, threshold, cfg.distance, cfg.prominence, cfg.refine)[0])
     stats = dev_statistics(scores, refs, cfg.distance)
+    # A member's phrase threshold was chosen for that member's scores, not for their mean: the
+    # ensemble decodes with its own dev threshold everywhere until bench/phrase_tune.py chooses one.
+    plain = "none" if cfg.calibrate == "phrase" else cfg.calibrate
     config["decode"] = to_dict(replace(cfg, threshold=threshold, target_rate=stats["target_rate"],
-                                       reference_level=stats["reference_level"]))
+                                       reference_level=stats["reference_level"], calibrate=plain,
+                                       phrase_threshold=0.0))
     save_model(out, module, config, half=half)
     result = {"threshold": threshold, "boundary": counts.to_dict(), "boundary_f1": counts.f1,
               "threshold_table": [list(row) for row in table], "utterances": len(scores)}
