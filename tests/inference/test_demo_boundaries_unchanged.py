@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -33,29 +32,14 @@ def demo_clips() -> list[Path]:
     return sorted(folder.glob("*.flac"))
 
 
-def model_path(model: str, backend: str, scratch: Path) -> str | Path:
-    """The bundled model's name; for ONNX a copy of its directory with ``model.onnx`` no older
-    than ``model.pt`` (a checkout gives the files arbitrary mtimes, and the loader ignores an
-    export older than the weights as stale)."""
-    if backend != "onnx":
-        return model
-    source = Path(str(resources.files("phonebound") / "pretrained" / model))
-    copy = scratch / model
-    shutil.copytree(source, copy)
-    newest = max(os.stat(copy / name).st_mtime_ns for name in ("model.pt", "model.onnx"))
-    os.utime(copy / "model.onnx", ns=(newest, newest))
-    return copy
-
-
 def boundaries_of(model: str, backend: str) -> dict[str, dict[str, list[float]]]:
     out = {}
-    with tempfile.TemporaryDirectory() as scratch:
-        detector = phonebound.load_model(model_path(model, backend, Path(scratch)), backend=backend)
-        assert detector.backend == backend
-        for clip in demo_clips():
-            seg = phonebound.segment(clip, model=detector)
-            out[clip.name] = {"boundaries": [float(t) for t in seg.boundaries],
-                              "confidences": [float(c) for c in seg.confidences]}
+    detector = phonebound.load_model(model, backend=backend)  # the bundled export, whatever the file times
+    assert detector.backend == backend
+    for clip in demo_clips():
+        seg = phonebound.segment(clip, model=detector)
+        out[clip.name] = {"boundaries": [float(t) for t in seg.boundaries],
+                          "confidences": [float(c) for c in seg.confidences]}
     return out
 
 
@@ -76,6 +60,22 @@ def test_bundled_models_give_the_recorded_boundaries(expected, model, backend):
         assert len(g["boundaries"]) == len(w["boundaries"]), clip
         np.testing.assert_allclose(g["boundaries"], w["boundaries"], rtol=0, atol=TOLERANCE_S, err_msg=clip)
         np.testing.assert_allclose(g["confidences"], w["confidences"], rtol=0, atol=1e-6, err_msg=clip)
+
+
+def test_the_bundled_export_is_used_whatever_the_checkout_gave_the_file_times(tmp_path):
+    """A clone gives files checkout times: model.pt could look newer than model.onnx, and the
+    loader fell back to torch (or refused --backend onnx) as if the export were stale. The export
+    records the weights' hash (model.onnx.sha256), which the bundled default now ships."""
+    from phonebound.inference.detector import onnx_is_fresh
+
+    source = Path(str(resources.files("phonebound") / "pretrained" / "default"))
+    copy = tmp_path / "default"
+    shutil.copytree(source, copy)
+    later = os.stat(copy / "model.onnx").st_mtime_ns + 10**9
+    os.utime(copy / "model.pt", ns=(later, later))
+    assert onnx_is_fresh(copy)
+    (copy / "model.pt").write_bytes((copy / "model.pt").read_bytes() + b"\0")  # other weights: stale
+    assert not onnx_is_fresh(copy)
 
 
 if __name__ == "__main__":
