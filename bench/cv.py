@@ -84,7 +84,9 @@ def prepare(work: Path, aligned: Path, frozen: Path) -> None:
         _run("split", str(data / name), "--by", "file", "--dev", "0.2", "--test", "0", "--seed", "0")
     if not (data / "flemish_pseudo" / "dataset.json").exists():  # today's recipe: the default labels the hour
         labels = work / "flemish_pseudo_labels"
-        _run("pseudo-label", str(shared / "flemishguy" / "audio"), "-o", str(labels), "--model", "default")
+        # at its dev threshold for all speech, as the noisy-student teacher labelled it (no phrase calibration)
+        _run("pseudo-label", str(shared / "flemishguy" / "audio"), "-o", str(labels), "--model", "default",
+             "--threshold", "0.7")
         _run("build", str(labels), str(data / "flemish_pseudo"), "-j", "2")
     langs = languages(shared)
     fold_langs = folds(langs, cfg["folds"], cfg["fold_seed"])
