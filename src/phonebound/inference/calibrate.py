@@ -1,8 +1,9 @@
 """Decision calibration that needs no labels of the target recordings.
 
 A threshold tuned on one corpus under-segments another (continuous speech gives lower, broader
-peaks than the isolated words of the dev set). Two label-free corrections, chosen with
-``--calibrate`` (or ``decode.calibrate`` in a recipe):
+peaks than the isolated words of the dev set). Three label-free corrections, chosen with
+``--calibrate`` (or ``decode.calibrate`` in a recipe or a model's config.json; the bundled models
+use ``phrase``):
 
 ``normalize``
     Per recording, rescale the scores so that the typical height of its strong peaks matches
