@@ -179,5 +179,8 @@ class DecodeConfig:
             cfg = replace(cfg, threshold=threshold, calibrate="none" if cfg.calibrate == "phrase" else cfg.calibrate)
         if calibrate is not None:
             cfg = replace(cfg, calibrate=calibrate)
+        if calibrate == "phrase" and not cfg.phrase_threshold:
+            raise PhoneboundError("--calibrate phrase: this model has no phrase threshold (decode.phrase_threshold)",
+                                  fix="use a bundled model, or choose one for yours with bench/phrase_tune.py --write")
         return cfg
 

@@ -92,6 +92,8 @@ def test_a_user_threshold_is_one_threshold_for_all_speech():
     assert cfg.overridden(0.6) == DecodeConfig(threshold=0.6, calibrate="none", phrase_threshold=0.5)
     assert cfg.overridden(0.6, "phrase").calibrate == "phrase"
     assert cfg.overridden() == cfg
+    with pytest.raises(PhoneboundError, match="no phrase threshold"):
+        DecodeConfig(threshold=0.7).overridden(calibrate="phrase")  # a user's model: one line, not a silent no-op
     # a model without a phrase threshold decodes as plain peak picking
     s = word_then_sentence()
     no_phrase = DecodeConfig(threshold=0.7, distance=2, refine=False, calibrate="phrase")
