@@ -35,7 +35,7 @@ import numpy as np
 from scipy.ndimage import label
 from scipy.signal import find_peaks
 
-from ..config import HOP_S, DecodeConfig
+from ..config import CALIBRATIONS, HOP_S, DecodeConfig
 from .decode import decode, pick_peaks
 
 PEAK_FLOOR = 0.05  # peaks below this are noise for every statistic here
@@ -120,7 +120,7 @@ def calibrated_decode(scores: Any, cfg: DecodeConfig, hop_s: float = HOP_S) -> t
         return times[keep], conf[keep]
     from ..errors import PhoneboundError
 
-    raise PhoneboundError(f"unknown calibration {cfg.calibrate!r}", fix="use none, normalize, rate or phrase")
+    raise PhoneboundError(f"unknown calibration {cfg.calibrate!r}", fix="use " + ", ".join(CALIBRATIONS))
 
 
 def _confidence(scores: np.ndarray, times: np.ndarray, hop_s: float) -> np.ndarray:
