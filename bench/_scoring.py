@@ -11,6 +11,13 @@ from pathlib import Path
 import numpy as np
 
 
+def match_counts(ref: np.ndarray, hyp: np.ndarray, tol: float) -> tuple[int, int, int]:
+    """hits, n_ref, n_hyp of one utterance (one-to-one matching within ``tol`` seconds)."""
+    from phonebound.evaluation.metrics import match_boundaries
+
+    return len(match_boundaries(ref, hyp, tol).ref_idx), len(ref), len(hyp)
+
+
 def utterance_counts(model, data: Path, split: str | None, tol: float, align: str | None = None,
                      table: dict[str, str] | None = None, lang: str | None = None,
                      id_prefixes: tuple[str, ...] | None = None) -> np.ndarray:
@@ -25,7 +32,6 @@ def utterance_counts(model, data: Path, split: str | None, tol: float, align: st
         utterance_heads,
         utterance_scores,
     )
-    from phonebound.evaluation.metrics import match_boundaries
     from phonebound.inference.calibrate import decode_scores
 
     pronouncer = None
@@ -45,7 +51,7 @@ def utterance_counts(model, data: Path, split: str | None, tol: float, align: st
                 hyp = np.zeros(0)
         else:
             hyp = decode_scores(utterance_scores(model, u)[0], model.decode_cfg)[0]
-        rows.append((len(match_boundaries(u.boundaries, hyp, tol).ref_idx), len(u.boundaries), len(hyp)))
+        rows.append(match_counts(u.boundaries, hyp, tol))
     return np.array(rows, float).reshape(-1, 3)
 
 

@@ -99,6 +99,7 @@ def kokoro_finetune(args) -> None:
 
     from _scoring import bootstrap, prf, utterance_counts
     from accuracy import report_sets
+
     from phonebound.corpus import ReaderConfig
     from phonebound.dataset.build import BuildConfig, build_dataset
     from phonebound.dataset.splits import SplitConfig, split_dataset

@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from _scoring import f1_of, gain_table
+from _scoring import f1_of, gain_table, match_counts
 
 THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 SECONDS = (1.0, 1.5, 2.0, 2.5, 3.0)
@@ -43,13 +43,9 @@ def set_curves(detector, data: Path) -> dict[str, list[tuple[np.ndarray, np.ndar
 
 def counts(curves, tol: float, cfg) -> np.ndarray:
     """(utterances, 3): hits, n_ref, n_hyp at tolerance ``tol`` when decoding with ``cfg``."""
-    from phonebound.evaluation.metrics import match_boundaries
     from phonebound.inference.calibrate import decode_scores
 
-    rows = []
-    for scores, ref in curves:
-        hyp = decode_scores(scores, cfg)[0]
-        rows.append((len(match_boundaries(ref, hyp, tol).ref_idx), len(ref), len(hyp)))
+    rows = [match_counts(ref, decode_scores(scores, cfg)[0], tol) for scores, ref in curves]
     return np.array(rows, float).reshape(-1, 3)
 
 
