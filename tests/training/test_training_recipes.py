@@ -1,0 +1,68 @@
+"""The recipe scripts rebuild what is bundled. Run with stand-ins for ``phonebound`` and ``python``
+that only log their arguments, ``train_default.sh`` must train the bundled default on what its
+config.json says it was trained on (the aligned corpora plus the teacher's pseudo-labels), and
+every member of the bundled ``accurate`` ensemble must come from a step of ``train_accurate.sh``.
+(Bug: the forced-aligner candidate recipe had replaced train_default.sh, so neither script
+rebuilt the bundled models and train_accurate.sh's second round was never trained.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from conftest import REPO_ROOT
+
+PRETRAINED = REPO_ROOT / "src" / "phonebound" / "pretrained"
+
+
+def run_recipe(tmp_path: Path, script: str, **env: str) -> list[list[str]]:
+    """The commands ``script`` runs, in order, each as [program, arg, ...]."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    for program in ("phonebound", "python"):
+        stub = bin_dir / program
+        stub.write_text(f'#!/bin/sh\necho "{program} $*" >> "{log}"\n')
+        stub.chmod(0o755)
+    subprocess.run(["bash", str(REPO_ROOT / "recipes" / script), str(tmp_path / "work")], check=True,
+                   env={**os.environ, **env, "PATH": f"{bin_dir}:{os.environ['PATH']}", "DATA": str(tmp_path / "data")})
+    return [line.split() for line in log.read_text().splitlines()]
+
+
+def trainings(calls: list[list[str]]) -> list[tuple[list[str], str]]:
+    """(datasets, output) of each ``phonebound train`` call."""
+    out = []
+    for call in calls:
+        if call[:2] == ["phonebound", "train"]:
+            positional = call[2:call.index(next(a for a in call if a.startswith("--")))]
+            out.append((positional[:-1], positional[-1]))
+    return out
+
+
+def test_train_default_trains_the_bundled_default_on_its_recorded_data(tmp_path):
+    calls = run_recipe(tmp_path, "train_default.sh")
+    runs = trainings(calls)
+    datasets, output = runs[-1]
+    bundled = json.loads((PRETRAINED / "default" / "config.json").read_text())["data"]["datasets"]
+    # the aligned corpora as recorded; the last one is the hour pseudo-labelled by the teacher
+    assert datasets[:-1] == bundled[:-1]
+    assert len(datasets) == len(bundled)
+    teacher = runs[0][1]
+    labels = next(c for c in calls if c[:2] == ["phonebound", "pseudo-label"])
+    assert labels[labels.index("--model") + 1] == teacher
+    build = next(c for c in calls if c[:2] == ["phonebound", "build"] and c[2] == labels[labels.index("-o") + 1])
+    assert build[3] == datasets[-1]
+    # the shipped decoding (phrase threshold) is chosen for that model, and it is exported
+    assert any(c[0] == "python" and c[1].endswith("phrase_tune.py") and c[c.index("--model") + 1] == output for c in calls)
+    assert ["phonebound", "export", output] in calls
+
+
+def test_train_accurate_trains_every_ensemble_member(tmp_path):
+    calls = run_recipe(tmp_path, "train_accurate.sh")
+    trained = {output for _, output in trainings(calls)}
+    ensemble = next(c for c in calls if c[:2] == ["phonebound", "ensemble"])
+    members = [ensemble[i + 1] for i, a in enumerate(ensemble) if a == "-m"]
+    bundled = json.loads((PRETRAINED / "accurate" / "config.json").read_text())["members"]
+    assert len(members) == len(bundled)
+    assert set(members) <= trained, f"never trained: {set(members) - trained}"
