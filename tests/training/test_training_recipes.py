@@ -12,8 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from conftest import REPO_ROOT
-
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PRETRAINED = REPO_ROOT / "src" / "phonebound" / "pretrained"
 
 
