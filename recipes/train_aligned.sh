@@ -13,31 +13,16 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 data="${DATA:-$here/../shared/data}"
-work="${1:-$here/work/default}"
+work="${1:-$here/work/aligned}"
 recipe="${RECIPE:-$here/recipes/default.toml}"
 mkdir -p "$work"
 cd "$work"
-# VoxAngeles: 5 languages are dev (early stopping, threshold), 5 are held out and never train
-# (recipes/accuracy.toml's vox_holdout, the same as the previous default's: the two compare there).
-[ -f vox/dataset.json ] || phonebound build "$data/voxangeles" vox -j 2
-phonebound split vox --by group --dev-keys aeb,bsq,efi,ell,kri --test-keys ajp,bem,dyo,ema,ozm
-for corpus in synth_nl synth_en; do
-  [ -f "$corpus/dataset.json" ] || phonebound build "$data/$corpus" "$corpus" -j 2
-  phonebound split "$corpus" --by file --seed 0
-done
-# kokoro by voice: 5 dev voices; 6 test voices never train (bench/align_peer.py scores the English ones)
-[ -f kokoro/dataset.json ] || phonebound build "$data/kokoro" kokoro -j 2 --speaker-regex '^([a-z]+_[a-z]+_[a-z]+)_'
-phonebound split kokoro --by speaker --dev-keys en_af_nova,en_am_liam,en_bf_emma,en_bm_george,es_em_alex \
-  --test-keys en_af_sky,en_am_onyx,en_bf_lily,en_bm_lewis,it_im_nicola,pt_pm_santa
+source "$here/recipes/datasets.sh"
+build_corpora
 aligned=(vox synth_nl synth_en kokoro)
 aligner="${ALIGNER:-round0}"
 [ "$aligner" != round0 ] || phonebound train "${aligned[@]}" round0 --config "$recipe" --resume
-[ -f flemish/dataset.json ] || {
-  phonebound align "$data/flemishguy/audio" -o flemish_aligned --lang nl --transcripts "$data/flemishguy/metadata.csv" \
-    --model "$aligner" -j 2 --link-audio
-  phonebound build flemish_aligned flemish -j 2
-}
-phonebound split flemish --by file --dev 0.2 --test 0 --seed 0
+build_aligned_hour "$aligner"
 phonebound train "${aligned[@]}" flemish round1 --config "$recipe" --resume
 mkdir -p tune && ln -sfn "$work/vox" tune/voxangeles && ln -sfn "$work/kokoro" tune/kokoro
 python "$here/bench/align_tune.py" --model round1 --work tune --rounds 2 --write

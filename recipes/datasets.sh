@@ -1,0 +1,28 @@
+# The datasets the training recipes share, built once and split deterministically in the current
+# directory from "$data" (../shared/data). Sourced by train_default.sh and train_aligned.sh.
+
+# VoxAngeles: 5 languages are dev (early stopping, threshold), 5 are held out and never train
+# (recipes/accuracy.toml's vox_holdout); synth_nl and synth_en by file; kokoro by voice: 5 dev
+# voices, 6 test voices that never train (bench/align_peer.py scores the English ones).
+build_corpora() {
+  [ -f vox/dataset.json ] || phonebound build "$data/voxangeles" vox -j 2
+  phonebound split vox --by group --dev-keys aeb,bsq,efi,ell,kri --test-keys ajp,bem,dyo,ema,ozm
+  for corpus in synth_nl synth_en; do
+    [ -f "$corpus/dataset.json" ] || phonebound build "$data/$corpus" "$corpus" -j 2
+    phonebound split "$corpus" --by file --seed 0
+  done
+  [ -f kokoro/dataset.json ] || phonebound build "$data/kokoro" kokoro -j 2 --speaker-regex '^([a-z]+_[a-z]+_[a-z]+)_'
+  phonebound split kokoro --by speaker --dev-keys en_af_nova,en_am_liam,en_bf_emma,en_bm_george,es_em_alex \
+    --test-keys en_af_sky,en_am_onyx,en_bf_lily,en_bm_lewis,it_im_nicola,pt_pm_santa
+}
+
+# The flemishguy hour aligned to its transcripts by model $1, as dataset "flemish"; a fifth of it
+# (by file) is dev.
+build_aligned_hour() {
+  [ -f flemish/dataset.json ] || {
+    phonebound align "$data/flemishguy/audio" -o flemish_aligned --lang nl --transcripts "$data/flemishguy/metadata.csv" \
+      --model "$1" -j 2 --link-audio
+    phonebound build flemish_aligned flemish -j 2
+  }
+  phonebound split flemish --by file --dev 0.2 --test 0 --seed 0
+}
