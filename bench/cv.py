@@ -7,7 +7,8 @@ paired interval of each candidate's gain over the incumbent (recipes/selection.t
     python bench/cv.py score --work W --candidate today --candidate new [--align]
 
 ``prepare`` builds VoxAngeles once and a split copy per fold (shards shared), the other corpora,
-and the flemishguy datasets (aligned; frozen; pseudo-labelled by today's default). ``train`` trains
+the flemishguy datasets (aligned; frozen; pseudo-labelled by today's default) and kokoro's
+train voices pseudo-labelled by today's default. ``train`` trains
 a candidate's recipe on each fold (resumable; --jobs folds at a time, one thread each). ``score``
 prints the selection table: CV F1 over all 48 languages (each scored by the fold model that never
 saw it), the continuous dev sets, and the gains with paired intervals.
@@ -28,6 +29,9 @@ from _common import REPO, require_shared
 from _scoring import gain_table, utterance_counts
 
 PROTOCOL = REPO / "recipes" / "selection.toml"
+# kokoro's voices that never train (recipes/datasets.sh splits it the same way)
+KOKORO_DEV = ["en_af_nova", "en_am_liam", "en_bf_emma", "en_bm_george", "es_em_alex"]
+KOKORO_TEST = ["en_af_sky", "en_am_onyx", "en_bf_lily", "en_bm_lewis", "it_im_nicola", "pt_pm_santa"]
 
 
 def protocol() -> dict:
@@ -78,8 +82,7 @@ def prepare(work: Path, aligned: Path, frozen: Path) -> None:
             _run("build", str(src), str(data / name), "-j", "2", *extra)
     for name in ("synth_nl", "synth_en"):
         _run("split", str(data / name), "--by", "file", "--seed", "0")
-    _run("split", str(data / "kokoro"), "--by", "speaker", "--dev-keys", "en_af_nova,en_am_liam,en_bf_emma,en_bm_george,es_em_alex",
-         "--test-keys", "en_af_sky,en_am_onyx,en_bf_lily,en_bm_lewis,it_im_nicola,pt_pm_santa")
+    _run("split", str(data / "kokoro"), "--by", "speaker", "--dev-keys", ",".join(KOKORO_DEV), "--test-keys", ",".join(KOKORO_TEST))
     for name in ("flemish_aligned", "flemish_frozen"):  # the same files in the same fifth
         _run("split", str(data / name), "--by", "file", "--dev", "0.2", "--test", "0", "--seed", "0")
     # The same fifth as test instead of dev (the same seeded draw fills test first): a recipe can
@@ -92,6 +95,12 @@ def prepare(work: Path, aligned: Path, frozen: Path) -> None:
         _run("pseudo-label", str(shared / "flemishguy" / "audio"), "-o", str(labels), "--model", "default",
              "--threshold", "0.7")
         _run("build", str(labels), str(data / "flemish_pseudo"), "-j", "2")
+    if not (data / "kokoro_pseudo" / "dataset.json").exists():  # candidate kpseudo: more voices, the same labeller
+        held_out = set(KOKORO_DEV + KOKORO_TEST)
+        audio = sorted(str(a) for a in (shared / "kokoro").glob("*.flac") if a.stem.rsplit("_", 1)[0] not in held_out)
+        labels = work / "kokoro_pseudo_labels"
+        _run("pseudo-label", *audio, "-o", str(labels), "--model", "default", "--threshold", "0.7")
+        _run("build", str(labels), str(data / "kokoro_pseudo"), "-j", "2")
     langs = languages(shared)
     fold_langs = folds(langs, cfg["folds"], cfg["fold_seed"])
     for f in range(cfg["folds"]):

@@ -1,0 +1,48 @@
+"""The selection protocol (bench/cv.py, recipes/selection.toml) holds out what it says it holds out:
+every VoxAngeles language is scored by exactly one fold model and never trains or steers it, and
+kokoro's dev and test voices are the same ones the training recipes keep out (a voice that
+trained a candidate would judge it)."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+
+import cv  # noqa: E402  (bench/cv.py)
+
+LANGS = [f"l{i:02d}" for i in range(48)]
+
+
+def test_each_language_is_held_out_once_and_never_steers_its_own_fold():
+    fold_langs = cv.folds(LANGS, 5, 0)
+    assert sorted(lang for fold in fold_langs for lang in fold) == LANGS
+    protocol = cv.protocol()
+    for f in range(protocol["folds"]):
+        dev, test = cv.fold_split(fold_langs, f, protocol["inner_dev_languages"])
+        assert len(dev) == protocol["inner_dev_languages"]
+        assert not set(dev) & set(test)
+
+
+def test_the_folds_do_not_depend_on_the_order_languages_are_listed_in():
+    assert cv.folds(LANGS, 5, 0) == cv.folds(sorted(LANGS), 5, 0)
+    assert cv.folds(LANGS, 5, 0) != cv.folds(LANGS, 5, 1)
+
+
+def test_kokoro_voices_kept_out_of_training_match_the_training_recipes():
+    script = (REPO_ROOT / "recipes" / "datasets.sh").read_text()
+    kokoro = re.search(r"split kokoro .*?--dev-keys (\S+).*?--test-keys (\S+)", script, re.DOTALL)
+    dev, test = kokoro.group(1).split(","), kokoro.group(2).split(",")
+    assert (cv.KOKORO_DEV, cv.KOKORO_TEST) == (dev, test)
+    assert not set(dev) & set(test)
+
+
+def test_every_candidate_trains_only_on_datasets_prepare_makes():
+    made = set(re.findall(r'"(\w+)"', inspect.getsource(cv.prepare)))  # the names prepare writes under data/
+    for name, spec in cv.protocol()["candidates"].items():
+        missing = set(spec["datasets"]) - made
+        assert not missing, f"candidate {name} trains on {missing}, which bench/cv.py prepare never makes"
