@@ -13,7 +13,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
-import cv  # noqa: E402  (bench/cv.py)
+import cv  # bench/cv.py
 
 LANGS = [f"l{i:02d}" for i in range(48)]
 
