@@ -95,12 +95,18 @@ def prepare(work: Path, aligned: Path, frozen: Path) -> None:
         _run("pseudo-label", str(shared / "flemishguy" / "audio"), "-o", str(labels), "--model", "default",
              "--threshold", "0.7")
         _run("build", str(labels), str(data / "flemish_pseudo"), "-j", "2")
-    if not (data / "kokoro_pseudo" / "dataset.json").exists():  # candidate kpseudo: more voices, the same labeller
-        held_out = set(KOKORO_DEV + KOKORO_TEST)
-        audio = sorted(str(a) for a in (shared / "kokoro").glob("*.flac") if a.stem.rsplit("_", 1)[0] not in held_out)
-        labels = work / "kokoro_pseudo_labels"
-        _run("pseudo-label", *audio, "-o", str(labels), "--model", "default", "--threshold", "0.7")
-        _run("build", str(labels), str(data / "kokoro_pseudo"), "-j", "2")
+    held_out = set(KOKORO_DEV + KOKORO_TEST)
+    kokoro_train = sorted(str(a) for a in (shared / "kokoro").glob("*.flac") if a.stem.rsplit("_", 1)[0] not in held_out)
+    # candidate kpseudo: more voices, labelled as the hour is; pphrase: both labelled by the default's
+    # shipped decision rule (phrase calibration: 0.35 within long stretches of speech) instead of 0.7
+    pseudo = {"kokoro_pseudo": (kokoro_train, ["--threshold", "0.7"]),
+              "flemish_pseudo_phrase": ([str(shared / "flemishguy" / "audio")], []),
+              "kokoro_pseudo_phrase": (kokoro_train, [])}
+    for name, (audio, decision) in pseudo.items():
+        if not (data / name / "dataset.json").exists():
+            labels = work / f"{name}_labels"
+            _run("pseudo-label", *audio, "-o", str(labels), "--model", "default", *decision)
+            _run("build", str(labels), str(data / name), "-j", "2")
     langs = languages(shared)
     fold_langs = folds(langs, cfg["folds"], cfg["fold_seed"])
     for f in range(cfg["folds"]):
