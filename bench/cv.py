@@ -8,7 +8,8 @@ paired interval of each candidate's gain over the incumbent (recipes/selection.t
 
 ``prepare`` builds VoxAngeles once and a split copy per fold (shards shared), the other corpora,
 the flemishguy datasets (aligned; frozen; pseudo-labelled by today's default) and kokoro's
-train voices pseudo-labelled by today's default. ``train`` trains
+train voices pseudo-labelled by today's default (each pseudo-labelled set at 0.7, and at the default's
+shipped phrase-calibrated rule). ``train`` trains
 a candidate's recipe on each fold (resumable; --jobs folds at a time, one thread each). ``score``
 prints the selection table: CV F1 over all 48 languages (each scored by the fold model that never
 saw it), the continuous dev sets, and the gains with paired intervals.
