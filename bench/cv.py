@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,7 @@ PROTOCOL = REPO / "recipes" / "selection.toml"
 # kokoro's voices that never train (recipes/datasets.sh splits it the same way)
 KOKORO_DEV = ["en_af_nova", "en_am_liam", "en_bf_emma", "en_bm_george", "es_em_alex"]
 KOKORO_TEST = ["en_af_sky", "en_am_onyx", "en_bf_lily", "en_bm_lewis", "it_im_nicola", "pt_pm_santa"]
+KOKORO_VOICE = r"^([a-z]+_[a-z]+_[a-z]+)_"  # a kokoro file's voice, from its name
 
 
 def protocol() -> dict:
@@ -76,7 +78,7 @@ def prepare(work: Path, aligned: Path, frozen: Path) -> None:
     data = work / "data"
     data.mkdir(parents=True, exist_ok=True)
     builds = {"voxangeles": [shared / "voxangeles"], "synth_nl": [shared / "synth_nl"], "synth_en": [shared / "synth_en"],
-              "kokoro": [shared / "kokoro", "--speaker-regex", "^([a-z]+_[a-z]+_[a-z]+)_"],
+              "kokoro": [shared / "kokoro", "--speaker-regex", KOKORO_VOICE],
               "flemish_aligned": [aligned], "flemish_frozen": [frozen]}
     for name, (src, *extra) in builds.items():
         if not (data / name / "dataset.json").exists():
@@ -91,7 +93,8 @@ def prepare(work: Path, aligned: Path, frozen: Path) -> None:
     _fold_copy(data / "flemish_aligned", data / "flemish_aligned_train")
     _run("split", str(data / "flemish_aligned_train"), "--by", "file", "--dev", "0", "--test", "0.2", "--seed", "0")
     held_out = set(KOKORO_DEV + KOKORO_TEST)
-    kokoro_train = sorted(str(a) for a in (shared / "kokoro").glob("*.flac") if a.stem.rsplit("_", 1)[0] not in held_out)
+    kokoro_train = sorted(str(a) for a in (shared / "kokoro").glob("*.flac")
+                          if re.match(KOKORO_VOICE, a.name).group(1) not in held_out)
     hour = [str(shared / "flemishguy" / "audio")]
     # Unaligned speech labelled by the bundled default. Today's recipe: the hour at its dev threshold
     # for all speech, as the noisy-student teacher labelled it; kpseudo adds kokoro's train voices so
