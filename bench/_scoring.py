@@ -26,12 +26,8 @@ def utterance_counts(model, data: Path, split: str | None, tol: float, align: st
     to its reference phones or its words (``table`` id|text, else the TextGrid's words tier);
     ``id_prefixes`` keeps only the utterances whose id starts with one of them (a voice, a language)."""
     from phonebound.errors import PhoneboundError
-    from phonebound.evaluation.alignments import aligned_boundaries
-    from phonebound.evaluation.evaluate import (
-        reference_utterances,
-        utterance_heads,
-        utterance_scores,
-    )
+    from phonebound.evaluation.alignments import corpus_alignments
+    from phonebound.evaluation.evaluate import reference_utterances, utterance_scores
     from phonebound.inference.calibrate import decode_scores
 
     pronouncer = None
@@ -42,16 +38,12 @@ def utterance_counts(model, data: Path, split: str | None, tol: float, align: st
     utts, _, _ = reference_utterances(data, split)
     if id_prefixes is not None:  # e.g. only the voices whose language is ``lang``
         utts = [u for u in utts if u.id.startswith(id_prefixes)]
-    rows = []
-    for u in utts:
-        if align:
-            try:
-                hyp = aligned_boundaries(model, utterance_heads(model, u), u.end - u.start, u, align, pronouncer, table)
-            except PhoneboundError:  # cannot be aligned: places nothing, and counts
-                hyp = np.zeros(0)
-        else:
-            hyp = decode_scores(utterance_scores(model, u)[0], model.decode_cfg)[0]
-        rows.append(match_counts(u.boundaries, hyp, tol))
+    if align:  # as `phonebound align` places them: the set is the corpus its phone models adapt to
+        hyps = [np.zeros(0) if isinstance(h, PhoneboundError) else h  # cannot be aligned: places nothing, and counts
+                for h, _ in corpus_alignments(model, utts, align, pronouncer, table)]
+    else:
+        hyps = [decode_scores(utterance_scores(model, u)[0], model.decode_cfg)[0] for u in utts]
+    rows = [match_counts(u.boundaries, hyp, tol) for u, hyp in zip(utts, hyps)]
     return np.array(rows, float).reshape(-1, 3)
 
 

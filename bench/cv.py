@@ -148,8 +148,11 @@ def candidate_counts(work: Path, candidate: str, align: bool, align_weights: dic
     it) and each continuous dev set (the fold models' counts stacked, as 5 looks at one set)."""
     from phonebound.inference.detector import load_detector
 
+    from phonebound.alignment.emissions import AlignWeights
+
     cfg = protocol()
-    cache = work / "scores" / f"{candidate}{'_align' if align else ''}.npz"
+    adapt = (align_weights or {}).get("adapt", AlignWeights().adapt)  # the aligner's passes change its counts
+    cache = work / "scores" / f"{candidate}{f'_align_adapt{adapt:g}' if align else ''}.npz"
     if cache.exists():
         return dict(np.load(cache))
     out: dict[str, list] = {"cv": []}

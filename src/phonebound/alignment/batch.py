@@ -4,7 +4,9 @@ The output tree mirrors the input tree and never overwrites input; a recording t
 aligned (no transcript, an unpronounceable word, more phones than frames, audio too short) is
 skipped with its reason in ``OUT/skipped.tsv`` while the others are aligned; words whose
 pronunciation was guessed are listed in ``OUT/guessed_words.tsv``; a rerun continues where a
-killed run stopped. Short files share model batches, as in ``segment``.
+killed run stopped. Short files share model batches, as in ``segment``. A first pass over the
+corpus (up to 10 minutes of it) fits phone models adapted to it (:mod:`.adapt`, kept in
+``OUT/phone_models.npz``); the second pass aligns every file with them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..audio.load import audio_info, truncation_note
 from ..errors import PhoneboundError
 from ..inference.batch import (
@@ -22,15 +26,23 @@ from ..inference.batch import (
     cached_detector,
     check_batch_output_dir,
     check_settings,
+    file_groups,
     pending,
     place_audio,
     plan_outputs,
     run_groups,
 )
+from ..dataset.executors import close_executor, make_executor
 from ..io_utils import atomic_write_text
+from .adapt import PhoneModels, PhoneStats, frame_spans
 from .lexicon import Pronouncer
+from .recording import align_features
 from .transcripts import find_transcript, read_transcripts_file
 from .writers import WRITERS
+
+
+PHONE_MODELS = "phone_models.npz"
+ADAPT_SAMPLE_SECONDS = 600.0  # the first pass hears at most 10 min (60,000 frames): plenty for the Gaussians
 
 
 @dataclass
@@ -42,10 +54,12 @@ class AlignSummary(SegmentSummary):
 def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = None, text_kind: str = "words",
                 dictionary: str | Path | None = None, transcripts: str | Path | None = None,
                 model: str | Path | None = None, fmt: str = "long_textgrid", jobs: int = 1, overwrite: bool = False,
-                progress: bool = False, link_audio: bool = False, group_seconds: float = 120.0) -> AlignSummary:
+                progress: bool = False, link_audio: bool = False, group_seconds: float = 120.0,
+                adapt: bool = True) -> AlignSummary:
     """Align every recording under ``inputs`` to its transcript, into ``out`` (see the module doc).
     ``link_audio`` puts a link to each recording beside its output, so that ``out`` is a corpus
-    ``build`` reads (aligned speech to train on)."""
+    ``build`` reads (aligned speech to train on). ``adapt``: two passes, the second with phone
+    models adapted to the corpus (:mod:`.adapt`); False: one pass with the detector alone."""
     from .recording import transcript_pronouncer
 
     t0 = time.perf_counter()
@@ -58,9 +72,11 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
     check_batch_output_dir(out)
     settings = {"model": str(model or "default"), "format": fmt, "lang": lang, "text_kind": text_kind,
                 "dictionary": str(dictionary) if dictionary else None,
-                "transcripts": str(transcripts) if transcripts else None}
+                "transcripts": str(transcripts) if transcripts else None, "adapt": adapt}
     check_settings(out, settings, overwrite, name="align_config.json")
     summary = AlignSummary(out)
+    if overwrite:
+        (out / PHONE_MODELS).unlink(missing_ok=True)
     todo = pending(pairs, summary, overwrite)
     options = {"model": str(model) if model is not None else None, "backend": "torch", "threads": 1 if jobs > 1 else 0,
                "fmt": fmt, "lang": lang, "text_kind": text_kind, "dictionary": str(dictionary) if dictionary else None,
@@ -73,7 +89,15 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
         summary.phones += record["phones"]
         summary.guessed.update(set(record["guessed"]))
 
-    run_groups(todo, _align_group_task, options, summary, accept, jobs, group_seconds, progress, "aligning")
+    executor = make_executor("local", jobs)  # one pool for both passes: its workers load the model once
+    try:
+        if adapt and todo:
+            options["phone_models"] = corpus_phone_models([(str(a), str(t)) for a, t in pairs], out, options,
+                                                          executor, jobs, group_seconds, progress)
+        run_groups(todo, _align_group_task, options, summary, accept, jobs, group_seconds, progress, "aligning",
+                   executor)
+    finally:
+        close_executor(executor)
     _write_guessed(summary)
     summary.seconds = time.perf_counter() - t0
     return summary
@@ -104,14 +128,14 @@ def _align_group_task(task) -> list[dict[str, Any]]:
     return _align_group(*task)
 
 
-def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[dict[str, Any]]:
-    """Align a group of files; their features run through the model together."""
+def _prepared(group: list[tuple[str, str]], options: dict[str, Any], records: list[dict[str, Any]]):
+    """The detector, the pronouncer, and (audio, target, transcript, features, duration, heads) of
+    each file of a group that can be read; a problem is recorded in ``records``."""
     from ..inference.segment import recording_features
-    from .recording import align_features
 
     detector = cached_detector(options)
     pronouncer = _pronouncer(options)
-    records, ready = [], []
+    ready = []
     for audio, target in group:
         try:
             note = truncation_note(audio_info(audio))  # read anyway; the note says how much is missing
@@ -123,10 +147,34 @@ def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[
         except PhoneboundError as e:
             records.append({"audio": audio, "error": _reason(e, audio)})
     heads = detector.head_outputs([r[3] for r in ready]) if ready else []
-    writer = WRITERS[options["fmt"]][0]
-    for (audio, target, transcript, _, duration), h in zip(ready, heads):
+    return detector, pronouncer, [(*r, h) for r, h in zip(ready, heads)]
+
+
+def _stats_group_task(task) -> PhoneStats:
+    """First pass: the phone statistics of a group's alignments by the detector alone (files that
+    cannot be aligned are left out here and reported by the second pass)."""
+    group, options = task
+    stats = PhoneStats()
+    detector, pronouncer, ready = _prepared(group, options, [])
+    hop = detector.features_cfg.hop_s
+    for _, _, transcript, feats, duration, h in ready:
         try:
             rec = align_features(detector, h, duration, transcript, options["text_kind"], pronouncer)
+        except PhoneboundError:
+            continue
+        stats.add(feats, frame_spans(rec.alignment.phones, hop))
+    return stats
+
+
+def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[dict[str, Any]]:
+    """Align a group of files; their features run through the model together."""
+    records: list[dict[str, Any]] = []
+    detector, pronouncer, ready = _prepared(group, options, records)
+    writer = WRITERS[options["fmt"]][0]
+    for audio, target, transcript, feats, duration, h in ready:
+        try:
+            rec = align_features(detector, h, duration, transcript, options["text_kind"], pronouncer,
+                                 phone_models=options.get("phone_models"), feats=feats)
             Path(target).parent.mkdir(parents=True, exist_ok=True)
             writer(rec, Path(target), {"file": audio, "model": str(detector.path or detector.name)})
             if options["link_audio"]:
@@ -138,6 +186,42 @@ def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[
                         "boundaries": len(rec.alignment.phones) - 1,
                         "phones": sum(1 for p in rec.alignment.phones if p.label)})
     return records
+
+
+def corpus_phone_models(pairs: list[tuple[str, str]], out: Path, options: dict[str, Any], executor, jobs: int,
+                        group_seconds: float, progress: bool) -> PhoneModels | None:
+    """Phone models adapted to the corpus (:mod:`.adapt`), from a first pass (in ``executor``) over
+    up to ADAPT_SAMPLE_SECONDS of it spread evenly over its files; kept in ``OUT/phone_models.npz``, so
+    that a resumed run places its remaining files with the same models."""
+    from ..dataset.executors import run_tasks
+    from ..inference.batch import Progress
+    from .recording import weights_of
+
+    path = out / PHONE_MODELS
+    if path.exists():
+        return PhoneModels.load(path)
+    scale = weights_of(cached_detector(options)).adapt
+    if scale <= 0:
+        return None
+    groups = file_groups(pairs, group_seconds)
+    keep = max(1, int(ADAPT_SAMPLE_SECONDS // group_seconds))
+    if len(groups) > keep:  # evenly spread: every speaker and session of a sorted corpus has its say
+        groups = [groups[i] for i in np.linspace(0, len(groups) - 1, keep).round().astype(int)]
+    bar = Progress(progress, len(groups), "adapting")
+    stats = PhoneStats()
+    try:
+        tasks = [(g, options) for g in groups]
+        for part in (run_tasks(executor, _stats_group_task, tasks, max_pending=2 * jobs) if jobs > 1
+                     else map(_stats_group_task, tasks)):
+            stats.merge(part)
+            bar.advance(1)
+    finally:
+        bar.close()
+    models = stats.fit(scale)
+    if models is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        models.save(path)
+    return models
 
 
 def _reason(e: PhoneboundError, audio: str) -> str:

@@ -9,9 +9,10 @@ frame (0 where the frame is exactly that phone); a silence token's is the log-pr
 silence. Speech against silence carries its own weight: it is what keeps a long recording's
 words from sliding into its pauses. Where a segment starts, the boundary
 term is the log-odds of a boundary between its class and the previous token's (the pair head),
-or of any boundary. Durations follow a log-normal per class whose scale is set by the
-recording's own speaking rate (speech frames per transcript phone), so isolated words and fast
-continuous speech get priors that fit them.
+or of any boundary. With phone models adapted to the corpus (:mod:`.adapt`), each token also
+gets its label's scaled log-posterior among the corpus's labels. Durations follow a log-normal
+per class whose scale is set by the recording's own speaking rate (speech frames per transcript
+phone), so isolated words and fast continuous speech get priors that fit them.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class FrameOutputs:
     classes: np.ndarray  # (T, C) broad-class probabilities
     features: np.ndarray | None = None  # (T, F, 3) log P(feature f has value -, 0, +)
     pairs: np.ndarray | None = None  # (T, C * C) P(boundary between left class a and right class b)
+    phone_fit: dict[str, np.ndarray] | None = None  # label -> (T,) scaled log P(label | frame), corpus-adapted (.adapt)
 
     @classmethod
     def from_heads(cls, heads: dict[str, np.ndarray]) -> FrameOutputs:
@@ -46,7 +48,8 @@ class FrameOutputs:
 
     def window(self, lo: int, hi: int) -> FrameOutputs:
         cut = (lambda a: None if a is None else a[lo:hi])
-        return FrameOutputs(self.boundary[lo:hi], self.classes[lo:hi], cut(self.features), cut(self.pairs))
+        fit = None if self.phone_fit is None else {label: v[lo:hi] for label, v in self.phone_fit.items()}
+        return FrameOutputs(self.boundary[lo:hi], self.classes[lo:hi], cut(self.features), cut(self.pairs), fit)
 
 
 # Log-normal durations in frames per broad class, (mean of ln frames, sd), fitted on the training
@@ -67,12 +70,13 @@ class AlignWeights:
     pairs: bool = True  # use the class-pair boundary head where the model has one
     pause: float = 2.0  # cost of a pause between words (annotators mark pauses, not every dip)
     phone_bonus: float = 4.0  # long recordings: what each phone placed earns where a window may end anywhere
+    adapt: float = 0.3  # acoustic scale of the corpus-adapted phone models (.adapt); 0: none, one pass
     durations: dict = field(default_factory=lambda: dict(DURATIONS))
 
     def to_dict(self) -> dict:
         return {"features": self.features, "classes": self.classes, "silence": self.silence, "boundary": self.boundary,
                 "duration": self.duration, "pairs": self.pairs, "pause": self.pause,
-                "phone_bonus": self.phone_bonus}
+                "phone_bonus": self.phone_bonus, "adapt": self.adapt}
 
 
 def token_emissions(labels: list[str], outputs: FrameOutputs, weights: AlignWeights, scheme: str = "auto") -> np.ndarray:
@@ -86,8 +90,9 @@ def token_emissions(labels: list[str], outputs: FrameOutputs, weights: AlignWeig
     cache: dict[str, np.ndarray] = {}
     for label in dict.fromkeys(labels):
         cls = phone_class(label, scheme) if label else "silence"
+        adapted = outputs.phone_fit.get(label, 0.0) if outputs.phone_fit is not None else 0.0
         if cls == "silence":
-            cache[label] = weights.silence * log_silence
+            cache[label] = weights.silence * log_silence + adapted
             continue
         score = weights.silence * log_speech + weights.classes * logc[:, PHONE_CLASSES.index(cls)]
         values = phone_features(label, scheme) if feats is not None else None
@@ -96,7 +101,7 @@ def token_emissions(labels: list[str], outputs: FrameOutputs, weights: AlignWeig
             k = np.arange(picks.shape[1])
             fit = np.max([feats[:, k, p].mean(-1) for p in picks], axis=0) - best
             score = score + weights.features * fit
-        cache[label] = score
+        cache[label] = score + adapted
     return np.stack([cache[label] for label in labels]) if labels else np.zeros((0, len(outputs)))
 
 

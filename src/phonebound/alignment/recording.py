@@ -10,6 +10,7 @@ import numpy as np
 from ..audio.load import MIN_SECONDS
 from ..errors import PhoneboundError
 from ..inference.detector import Detector
+from .adapt import PhoneModels, PhoneStats, frame_spans
 from .aligner import AlignedPhone, Alignment, AlignmentError, align_outputs
 from .emissions import AlignWeights, FrameOutputs
 from .lexicon import Pronouncer
@@ -32,9 +33,12 @@ def weights_of(detector: Detector) -> AlignWeights:
 
 
 def align_features(detector: Detector, heads: dict[str, np.ndarray], duration: float, transcript: Transcript,
-                   text_kind: str, pronouncer: Pronouncer | None, weights: AlignWeights | None = None) -> AlignedRecording:
+                   text_kind: str, pronouncer: Pronouncer | None, weights: AlignWeights | None = None,
+                   phone_models: PhoneModels | None = None, feats: np.ndarray | None = None) -> AlignedRecording:
     """Align a transcript to a recording whose detector heads are ``heads``; each span of the
-    transcript within its own stretch of frames, silence between spans."""
+    transcript within its own stretch of frames, silence between spans. ``phone_models`` (phone
+    models adapted to the corpus, scoring the recording's input features ``feats``) add their
+    term to the search."""
     if duration < MIN_SECONDS:
         raise PhoneboundError(f"the recording is {duration * 1000:.0f} ms long, too short to hold a phone",
                               fix=f"give recordings of at least {MIN_SECONDS * 1000:.0f} ms")
@@ -42,17 +46,20 @@ def align_features(detector: Detector, heads: dict[str, np.ndarray], duration: f
         raise PhoneboundError("the model has no phone-class head, which alignment needs",
                               fix="use the bundled default, or a model trained with phone_classes = 8")
     weights = weights or weights_of(detector)
+    spans = [(start, end, *transcript_words(text, text_kind, pronouncer)) for start, end, text in transcript.spans]
     outputs = FrameOutputs.from_heads(heads)
+    if phone_models is not None and feats is not None:
+        labels = [p for *_, span_words, _, _ in spans for w in span_words for v in w.variants for p in v]
+        outputs = replace(outputs, phone_fit=phone_models.frame_scores(feats[:len(outputs)], labels))
     hop = detector.features_cfg.hop_s
     T = len(outputs)
     phones: list[AlignedPhone] = []
     words: list[tuple[float, float, str]] = []
     guessed: list[str] = []
     cursor = 0.0
-    for start, end, text in transcript.spans:
+    for start, end, span_words, span_guessed, scheme in spans:
         lo = min(T, max(0, int(round(start / hop))))
         hi = T if end is None else min(T, max(lo, int(round(end / hop))))
-        span_words, span_guessed, scheme = transcript_words(text, text_kind, pronouncer)
         guessed += span_guessed
         try:
             part = align_outputs(outputs.window(lo, hi), span_words, weights,
@@ -108,7 +115,8 @@ def align(audio: str | Path | np.ndarray, text: str, lang: str | None = None, te
 
     Returns an :class:`~.aligner.Alignment`: ``phones`` (start, end, label, word, confidence;
     silences labelled ''), ``words`` (start, end, text), ``boundaries``, ``guessed`` (words whose
-    pronunciation came from the G2P model). Raises PhoneboundError when it cannot be aligned."""
+    pronunciation came from the G2P model). Two passes, as ``phonebound align`` makes over a corpus,
+    the recording being its own corpus. Raises PhoneboundError when it cannot be aligned."""
     from ..inference.detector import load_detector
     from ..inference.segment import recording_features, signal_of
     from .transcripts import Transcript
@@ -121,5 +129,14 @@ def align(audio: str | Path | np.ndarray, text: str, lang: str | None = None, te
         feats = detector.features(signal)
     heads = detector.head_outputs([feats])[0]
     pronouncer = transcript_pronouncer(lang, dictionary, text_kind)
-    return align_features(detector, heads, duration, Transcript(((0.0, None, text),), "text"), text_kind,
-                          pronouncer).alignment
+    transcript = Transcript(((0.0, None, text),), "text")
+    rec = align_features(detector, heads, duration, transcript, text_kind, pronouncer)
+    scale = weights_of(detector).adapt
+    if scale > 0:  # a corpus of one: the second pass with phone models adapted to this recording
+        stats = PhoneStats()
+        stats.add(feats, frame_spans(rec.alignment.phones, detector.features_cfg.hop_s))
+        models = stats.fit(scale)
+        if models is not None:
+            rec = align_features(detector, heads, duration, transcript, text_kind, pronouncer, phone_models=models,
+                                 feats=feats)
+    return rec.alignment

@@ -21,7 +21,7 @@ from ..corpus.types import EDGE_S
 from ..errors import PhoneboundError
 from ..inference.calibrate import decode_scores
 from ..inference.detector import Detector, load_detector
-from .alignments import PairedErrors, aligned_boundaries
+from .alignments import PairedErrors, corpus_alignments
 from .breakdowns import position_recall, transition_recall
 from .frames import frame_metrics
 from .metrics import BoundaryCounts
@@ -112,13 +112,16 @@ def utterance_scores(detector: Detector, utt: RefUtterance) -> tuple[np.ndarray,
     return detector.frame_scores(audio), audio
 
 
-def utterance_heads(detector: Detector, utt: RefUtterance) -> dict[str, np.ndarray]:
-    """Every head's per-frame outputs on an utterance (stored features when they match)."""
+def utterance_features(detector: Detector, utt: RefUtterance) -> np.ndarray:
+    """The model's input features of an utterance (stored features when they match)."""
     if utt.stored_features is not None and detector.config["input"].get("features") == utt.stored_config:
-        feats = utt.stored_features()
-    else:
-        feats = detector.features(utt.load_audio())
-    return detector.head_outputs([feats])[0]
+        return utt.stored_features()
+    return detector.features(utt.load_audio())
+
+
+def utterance_heads(detector: Detector, utt: RefUtterance) -> dict[str, np.ndarray]:
+    """Every head's per-frame outputs on an utterance."""
+    return detector.head_outputs([utterance_features(detector, utt)])[0]
 
 
 def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | None = None, split: str | None = None,
@@ -130,7 +133,8 @@ def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | N
 
     ``align`` ('phones' | 'words') scores forced alignments instead of free segmentation: each
     reference utterance is aligned to its own phones, or to the words of its TextGrid's words tier
-    (pronounced for ``lang`` / ``dictionary``) or of an id|text ``transcripts`` file, and paired
+    (pronounced for ``lang`` / ``dictionary``) or of an id|text ``transcripts`` file, the set
+    aligned as one corpus (phone models adapted to it, as ``phonebound align`` does), and paired
     boundary errors are added."""
     detector = model if isinstance(model, Detector) else load_detector(model, backend="torch" if align else "auto")
     decode_cfg = detector.decode_cfg.overridden(threshold, calibrate)
@@ -148,14 +152,13 @@ def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | N
         pronouncer = transcript_pronouncer(lang, dictionary, align)
         table = read_transcripts_file(transcripts) if transcripts else None
     scored = []  # the utterances scored (with --align, one whose text cannot be aligned is skipped)
-    for u in utts:
-        if align:
-            heads = utterance_heads(detector, u)
+    aligned = corpus_alignments(detector, utts, align, pronouncer, table) if align else None
+    for i, u in enumerate(utts):
+        if aligned is not None:
+            hyp, heads = aligned[i]
             scores, audio = heads["boundary"], None
-            try:
-                hyp = aligned_boundaries(detector, heads, u.end - u.start, u, align, pronouncer, table)
-            except PhoneboundError as e:
-                skipped.append((u.id, e.reason))
+            if isinstance(hyp, PhoneboundError):
+                skipped.append((u.id, hyp.reason))
                 continue
             paired.update(u.boundaries, hyp)
         else:

@@ -93,13 +93,16 @@ def pending(pairs: list[tuple[Path, Path]], summary: SegmentSummary, overwrite: 
 
 
 def run_groups(todo: list[tuple[str, str]], task, options: dict[str, Any], summary: SegmentSummary, accept,
-               jobs: int = 1, group_seconds: float = 120.0, progress: bool = False, verb: str = "segmenting") -> None:
+               jobs: int = 1, group_seconds: float = 120.0, progress: bool = False, verb: str = "segmenting",
+               executor=None) -> None:
     """Run ``task((group, options))`` (a module-level function, so workers can unpickle it) over
     groups of ``todo`` in ``jobs`` processes. Each returns one record per file: {"warnings"},
-    {"audio", "error"} (skipped), or a finished file, which ``accept(record)`` counts."""
+    {"audio", "error"} (skipped), or a finished file, which ``accept(record)`` counts. A caller's
+    ``executor`` (whose workers have already loaded the model) is used and left open."""
     from ..dataset.executors import close_executor, make_executor, run_tasks
 
-    executor = make_executor("local", jobs)
+    own = executor is None
+    executor = make_executor("local", jobs) if own else executor
     bar = Progress(progress, len(todo), verb)
     try:
         tasks = [(g, options) for g in file_groups(todo, group_seconds)]
@@ -116,7 +119,8 @@ def run_groups(todo: list[tuple[str, str]], task, options: dict[str, Any], summa
             bar.advance(sum(1 for r in done if "warnings" not in r))
     finally:
         bar.close()
-        close_executor(executor)
+        if own:
+            close_executor(executor)
     write_skipped(summary)
     write_warnings(summary)
 
