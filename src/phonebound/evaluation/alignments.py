@@ -59,9 +59,8 @@ def corpus_alignments(detector, utts: list, text_kind: str, pronouncer, table: d
     scale, 0 for none), which a second pass uses."""
     from ..alignment.adapt import PhoneStats, frame_spans
     from ..alignment.recording import weights_of
-    from .evaluate import utterance_features
 
-    feats = [utterance_features(detector, u) for u in utts]
+    feats = [u.features(detector) for u in utts]
     heads = [detector.head_outputs([f])[0] for f in feats]
     scale = weights_of(detector).adapt if adapt else 0.0
 

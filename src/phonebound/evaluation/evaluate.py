@@ -51,6 +51,12 @@ class RefUtterance:
     def load_audio(self) -> np.ndarray:
         return load_audio(self.audio, self.channel, self.start, self.end)
 
+    def features(self, detector: Detector) -> np.ndarray:
+        """The detector's input features of the utterance (the stored ones when they match)."""
+        if self.stored_features is not None and detector.config["input"].get("features") == self.stored_config:
+            return self.stored_features()
+        return detector.features(self.load_audio())
+
     def scored_phones(self) -> tuple[list[str], np.ndarray]:
         """Labels and starts of the phones whose boundaries count: a sliver interval within
         ``EDGE_S`` of the start or end is the edge itself (see ``Utterance.boundaries``)."""
@@ -112,16 +118,9 @@ def utterance_scores(detector: Detector, utt: RefUtterance) -> tuple[np.ndarray,
     return detector.frame_scores(audio), audio
 
 
-def utterance_features(detector: Detector, utt: RefUtterance) -> np.ndarray:
-    """The model's input features of an utterance (stored features when they match)."""
-    if utt.stored_features is not None and detector.config["input"].get("features") == utt.stored_config:
-        return utt.stored_features()
-    return detector.features(utt.load_audio())
-
-
 def utterance_heads(detector: Detector, utt: RefUtterance) -> dict[str, np.ndarray]:
-    """Every head's per-frame outputs on an utterance."""
-    return detector.head_outputs([utterance_features(detector, utt)])[0]
+    """Every head's per-frame outputs on an utterance (stored features when they match)."""
+    return detector.head_outputs([utt.features(detector)])[0]
 
 
 def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | None = None, split: str | None = None,
