@@ -1,7 +1,7 @@
 """Choose the aligner's weights for a model on the selection sets, never on a reported one:
 VoxAngeles's dev languages aligned to their reference phones, and kokoro's dev voices aligned to
-their words (their times are the synthesiser's own: ±50 ms). A coordinate search from the current
-weights; with --write the best go into the model's config.json ("align"), which `align` reads.
+their words (their times are the synthesiser's own: ±50 ms), each set aligned as one corpus (both
+passes, as `phonebound align` does). A coordinate search from the current weights; with --write the best go into the model's config.json ("align"), which `align` reads.
 
     python bench/align_tune.py --model DIR --work W [--write]
 """
@@ -17,40 +17,41 @@ import numpy as np
 from _common import require_shared
 
 GRID = {"boundary": [0.5, 1.0, 1.5, 2.0, 3.0, 4.0], "classes": [0.0, 0.1, 0.3, 0.6], "silence": [0.1, 0.3, 1.0, 2.0],
-        "features": [0.0, 0.3, 1.0, 2.0, 4.0], "duration": [0.25, 0.5, 1.0, 2.0], "pause": [0.0, 2.0, 5.0]}
+        "features": [0.0, 0.3, 1.0, 2.0, 4.0], "duration": [0.25, 0.5, 1.0, 2.0], "pause": [0.0, 2.0, 5.0],
+        "adapt": [0.0, 0.1, 0.2, 0.3, 0.5]}
 
 
-def selection_items(work: Path, detector) -> list[tuple]:
-    """(utterance, heads, text kind, text, tolerance) of the selection sets; heads computed once."""
-    from phonebound.evaluation.alignments import reference_text
-    from phonebound.evaluation.evaluate import reference_utterances, utterance_heads
+def selection_items(work: Path, detector) -> dict[str, tuple]:
+    """Per selection set: its utterances, their (features, heads) computed once, the text kind,
+    the words of each (kokoro) and the tolerance."""
+    from phonebound.evaluation.evaluate import reference_utterances
 
-    items = []
-    for data, kind, tol in ((work / "voxangeles", "phones", 0.02), (work / "kokoro", "words", 0.05)):
+    sets = {}
+    for name, data, kind, tol in (("vox_dev", work / "voxangeles", "phones", 0.02), ("kokoro_dev", work / "kokoro", "words", 0.05)):
         utts, _, _ = reference_utterances(data, "dev")
-        for u in utts:
-            text = reference_text(u, kind) if kind == "phones" else Path(u.audio).with_suffix(".txt").read_text().strip()
-            items.append((u, utterance_heads(detector, u), kind, text, tol))
-    return items
+        if kind == "words":  # kokoro's dev voices: en-us/en-gb and one Spanish voice, whose words would get English G2P
+            utts = [u for u in utts if Path(u.id).name.startswith("en_")]
+        table = {u.id: Path(u.audio).with_suffix(".txt").read_text().strip() for u in utts} if kind == "words" else None
+        inputs = [(f, detector.head_outputs([f])[0]) for f in (u.features(detector) for u in utts)]
+        sets[name] = (utts, inputs, kind, table, tol)
+    return sets
 
 
-def score(detector, items, weights, pronouncer) -> dict[str, float]:
-    from phonebound.alignment.recording import align_features
-    from phonebound.alignment.transcripts import Transcript
+def score(detector, sets, weights, pronouncer) -> dict[str, float]:
+    """F1 of each selection set aligned as one corpus (both passes, as `phonebound align` does)."""
     from phonebound.errors import PhoneboundError
+    from phonebound.evaluation.alignments import corpus_alignments
     from phonebound.evaluation.metrics import BoundaryCounts
 
-    counts = {"phones": BoundaryCounts(0.02), "words": BoundaryCounts(0.05)}
-    for u, heads, kind, text, _ in items:
-        try:
-            rec = align_features(detector, heads, u.end - u.start, Transcript(((0.0, None, text),), "sel"), kind,
-                                 pronouncer if kind == "words" else None, weights)
-            hyp = rec.alignment.boundaries
-        except PhoneboundError:
-            hyp = np.zeros(0)
-        counts[kind].update(u.boundaries, hyp)
-    return {"vox_dev": counts["phones"].f1, "kokoro_dev": counts["words"].f1,
-            "mean": (counts["phones"].f1 + counts["words"].f1) / 2}
+    out = {}
+    for name, (utts, inputs, kind, table, tol) in sets.items():
+        counts = BoundaryCounts(tol)
+        done = corpus_alignments(detector, utts, kind, pronouncer if kind == "words" else None, table,
+                                 weights=weights, inputs=inputs)
+        for u, (hyp, _) in zip(utts, done):
+            counts.update(u.boundaries, np.zeros(0) if isinstance(hyp, PhoneboundError) else hyp)
+        out[name] = counts.f1
+    return {**out, "mean": float(np.mean(list(out.values())))}
 
 
 def main() -> None:
@@ -67,8 +68,7 @@ def main() -> None:
     require_shared()
     detector = load_detector(args.model, backend="torch")
     items = selection_items(args.work, detector)
-    pronouncer = Pronouncer("en")  # kokoro's dev voices: en-us/en-gb and one Spanish voice, whose words get English G2P
-    items = [it for it in items if it[2] == "phones" or Path(it[0].id).name.startswith("en_")]
+    pronouncer = Pronouncer("en")
     best = weights_of(detector)
     best_score = score(detector, items, best, pronouncer)
     print(f"start {best.to_dict()} -> {best_score}", flush=True)

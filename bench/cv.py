@@ -18,6 +18,7 @@ saw it), the continuous dev sets, and the gains with paired intervals.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import shutil
@@ -151,8 +152,10 @@ def candidate_counts(work: Path, candidate: str, align: bool, align_weights: dic
     from phonebound.alignment.emissions import AlignWeights
 
     cfg = protocol()
-    adapt = (align_weights or {}).get("adapt", AlignWeights().adapt)  # the aligner's passes change its counts
-    cache = work / "scores" / f"{candidate}{f'_align_adapt{adapt:g}' if align else ''}.npz"
+    # the aligner's weights change its counts: the defaults' cache is named by their adapt scale, others by a digest
+    weights_id = (f"adapt{AlignWeights().adapt:g}" if not align_weights
+                  else hashlib.sha1(json.dumps(align_weights, sort_keys=True).encode()).hexdigest()[:8])
+    cache = work / "scores" / f"{candidate}{f'_align_{weights_id}' if align else ''}.npz"
     if cache.exists():
         return dict(np.load(cache))
     out: dict[str, list] = {"cv": []}

@@ -42,48 +42,51 @@ def aligned_boundaries(detector, heads: dict, duration: float, utt, text_kind: s
     return _aligned(detector, heads, duration, utt, text_kind, pronouncer, table, phone_models, feats).alignment.boundaries
 
 
-def _aligned(detector, heads, duration, utt, text_kind, pronouncer, table, phone_models=None, feats=None):
+def _aligned(detector, heads, duration, utt, text_kind, pronouncer, table, phone_models=None, feats=None, weights=None):
     from ..alignment.recording import align_features
     from ..alignment.transcripts import Transcript
 
     text = reference_text(utt, text_kind, table)
     return align_features(detector, heads, duration, Transcript(((0.0, None, text),), "reference"), text_kind,
-                          pronouncer, phone_models=phone_models, feats=feats)
+                          pronouncer, weights, phone_models=phone_models, feats=feats)
 
 
 def corpus_alignments(detector, utts: list, text_kind: str, pronouncer, table: dict[str, str] | None = None,
-                      adapt: bool = True) -> list[tuple[np.ndarray | PhoneboundError, dict]]:
+                      adapt: bool = True, weights=None,
+                      inputs: list[tuple[np.ndarray, dict]] | None = None) -> list[tuple[np.ndarray | PhoneboundError, dict]]:
     """Per utterance, the boundaries of its aligned reference text (or why it cannot be aligned)
-    and the detector's heads, as ``phonebound align`` places them on a corpus: a first pass over all the utterances fits
-    phone models adapted to them (:mod:`phonebound.alignment.adapt`; the model's ``adapt``
-    scale, 0 for none), which a second pass uses."""
+    and the detector's heads, as ``phonebound align`` places them on a corpus: a first pass over
+    all the utterances fits phone models adapted to them (:mod:`phonebound.alignment.adapt`; the
+    weights' ``adapt`` scale, 0 for none), which a second pass uses. ``weights``: the aligner's
+    (default: the model's own); ``inputs``: each utterance's (features, heads), when already computed."""
     from ..alignment.adapt import PhoneStats, frame_spans
     from ..alignment.recording import weights_of
 
-    feats = [u.features(detector) for u in utts]
-    heads = [detector.head_outputs([f])[0] for f in feats]
-    scale = weights_of(detector).adapt if adapt else 0.0
+    weights = weights or weights_of(detector)
+    if inputs is None:
+        feats = [u.features(detector) for u in utts]
+        inputs = [(f, detector.head_outputs([f])[0]) for f in feats]
 
     def one_pass(models):
         out = []
-        for u, f, h in zip(utts, feats, heads):
+        for u, (f, h) in zip(utts, inputs):
             try:
-                out.append(_aligned(detector, h, u.end - u.start, u, text_kind, pronouncer, table, models, f))
+                out.append(_aligned(detector, h, u.end - u.start, u, text_kind, pronouncer, table, models, f, weights))
             except PhoneboundError as e:
                 out.append(e)
         return out
 
     first = one_pass(None)
     models = None
-    if scale > 0:
+    if adapt and weights.adapt > 0:
         stats = PhoneStats()
         hop = detector.features_cfg.hop_s
-        for f, rec in zip(feats, first):
+        for (f, _), rec in zip(inputs, first):
             if not isinstance(rec, PhoneboundError):
                 stats.add(f, frame_spans(rec.alignment.phones, hop))
-        models = stats.fit(scale)
+        models = stats.fit(weights.adapt)
     final = one_pass(models) if models is not None else first
-    return [(r if isinstance(r, PhoneboundError) else r.alignment.boundaries, h) for r, h in zip(final, heads)]
+    return [(r if isinstance(r, PhoneboundError) else r.alignment.boundaries, h) for r, (_, h) in zip(final, inputs)]
 
 
 class PairedErrors:
