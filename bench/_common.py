@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -10,6 +11,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
+KOKORO_VOICE = r"^([a-z]+_[a-z]+_[a-z]+)_"  # a kokoro file's voice (its speaker), from its name
+
+
+def speakers_by_name(utts: list, regex: str | None) -> list[str] | None:
+    """Each utterance's speaker as ``regex``'s first group in its file name (None: ``align``'s own
+    rule, the folder)."""
+    if regex is None:
+        return None
+    return [m.group(1) if (m := re.match(regex, Path(u.audio).name)) else "" for u in utts]
 
 
 def require_shared() -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from _common import speakers_by_name
 
 
 def match_counts(ref: np.ndarray, hyp: np.ndarray, tol: float) -> tuple[int, int, int]:
@@ -20,11 +21,12 @@ def match_counts(ref: np.ndarray, hyp: np.ndarray, tol: float) -> tuple[int, int
 
 def utterance_counts(model, data: Path, split: str | None, tol: float, align: str | None = None,
                      table: dict[str, str] | None = None, lang: str | None = None,
-                     id_prefixes: tuple[str, ...] | None = None) -> np.ndarray:
+                     id_prefixes: tuple[str, ...] | None = None, speaker_regex: str | None = None) -> np.ndarray:
     """(utterances, 3): hits, n_ref, n_hyp per utterance of ``split``. Free segmentation at the
     model's own threshold, or (``align`` 'phones' | 'words') the forced alignment of each utterance
     to its reference phones or its words (``table`` id|text, else the TextGrid's words tier);
-    ``id_prefixes`` keeps only the utterances whose id starts with one of them (a voice, a language)."""
+    ``id_prefixes`` keeps only the utterances whose id starts with one of them (a voice, a language);
+    ``speaker_regex`` names each aligned file's speaker from its name (default: its folder)."""
     from phonebound.errors import PhoneboundError
     from phonebound.evaluation.alignments import corpus_alignments
     from phonebound.evaluation.evaluate import reference_utterances, utterance_scores
@@ -40,7 +42,8 @@ def utterance_counts(model, data: Path, split: str | None, tol: float, align: st
         utts = [u for u in utts if u.id.startswith(id_prefixes)]
     if align:  # as `phonebound align` places them: the set is the corpus its phone models adapt to
         hyps = [np.zeros(0) if isinstance(h, PhoneboundError) else h  # cannot be aligned: places nothing, and counts
-                for h, _ in corpus_alignments(model, utts, align, pronouncer, table)]
+                for h, _ in corpus_alignments(model, utts, align, pronouncer, table,
+                                              speakers=speakers_by_name(utts, speaker_regex))]
     else:
         hyps = [decode_scores(utterance_scores(model, u)[0], model.decode_cfg)[0] for u in utts]
     rows = [match_counts(u.boundaries, hyp, tol) for u, hyp in zip(utts, hyps)]

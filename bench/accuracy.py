@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, require_shared
+from _common import KOKORO_VOICE, REPO, require_shared
 from _scoring import cell, utterance_counts
 
 RESULTS = REPO / "bench" / "results" / "accuracy.md"
@@ -176,7 +176,7 @@ def align_cells(model, candidate: str | None, cv_work: Path, sets: dict[str, Pat
     cells["synth_nl, to its phones (±20 ms)"] = cell(utterance_counts(model, sets["synth_nl"], "test", 0.02, "phones"))
     kokoro_words = {p.stem: p.read_text(encoding="utf-8").strip() for p in (require_shared() / "kokoro").glob("*.txt")}
     cells["kokoro English test voices, to their words (±50 ms)"] = cell(utterance_counts(
-        model, sets["kokoro"], "test", 0.05, "words", kokoro_words, "en", KOKORO_ENGLISH_TEST))
+        model, sets["kokoro"], "test", 0.05, "words", kokoro_words, "en", KOKORO_ENGLISH_TEST, KOKORO_VOICE))
     return cells
 
 

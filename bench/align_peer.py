@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import require_shared
+from _common import KOKORO_VOICE, require_shared, speakers_by_name
 
 SMALL_WORDS = {"bobby_phones": "Bobby ripped the ledger", "damon_set_test": "Damon fried the omelet",
                "mary": "Mary rolled the barrel", "the_north_wind_and_the_sun": "The North Wind and the Sun"}
@@ -89,7 +89,9 @@ class Phonebound:
         from phonebound.evaluation.alignments import corpus_alignments
 
         table = {u.id: text for u, text in usable}
-        done = corpus_alignments(self.detector, [u for u, _ in usable], "words", self.pronouncer, table)
+        utts = [u for u, _ in usable]  # kokoro's voices share a folder: each is a speaker by its name
+        done = corpus_alignments(self.detector, utts, "words", self.pronouncer, table,
+                                 speakers=speakers_by_name(utts, KOKORO_VOICE))
         return [np.zeros(0) if isinstance(hyp, PhoneboundError) else hyp for hyp, _ in done]
 
 

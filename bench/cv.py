@@ -28,14 +28,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, require_shared
+from _common import KOKORO_VOICE, REPO, require_shared
 from _scoring import gain_table, utterance_counts
 
 PROTOCOL = REPO / "recipes" / "selection.toml"
 # kokoro's voices that never train (recipes/datasets.sh splits it the same way)
 KOKORO_DEV = ["en_af_nova", "en_am_liam", "en_bf_emma", "en_bm_george", "es_em_alex"]
 KOKORO_TEST = ["en_af_sky", "en_am_onyx", "en_bf_lily", "en_bm_lewis", "it_im_nicola", "pt_pm_santa"]
-KOKORO_VOICE = r"^([a-z]+_[a-z]+_[a-z]+)_"  # a kokoro file's voice, from its name
 
 
 def protocol() -> dict:
@@ -152,8 +151,9 @@ def candidate_counts(work: Path, candidate: str, align: bool, align_weights: dic
     from phonebound.alignment.emissions import AlignWeights
 
     cfg = protocol()
-    # the aligner's weights change its counts: the defaults' cache is named by their adapt scale, others by a digest
-    weights_id = (f"adapt{AlignWeights().adapt:g}" if not align_weights
+    # the aligner's weights change its counts: the defaults' cache is named by their adapt scale (and,
+    # since row 55, the per-speaker models: each language's folder is a speaker), others by a digest
+    weights_id = (f"adapt{AlignWeights().adapt:g}_speakers" if not align_weights
                   else hashlib.sha1(json.dumps(align_weights, sort_keys=True).encode()).hexdigest()[:8])
     cache = work / "scores" / f"{candidate}{f'_align_{weights_id}' if align else ''}.npz"
     if cache.exists():

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from phonebound.alignment.adapt import PhoneModels, PhoneStats, frame_spans
+from phonebound.alignment.adapt import SPEAKER_PRIOR_FRAMES, PhoneStats, SpeakerPhoneModels, frame_spans
+from phonebound.alignment.batch import adaptation_sample, speaker_of
 from phonebound.alignment.aligner import Word, align_outputs
 from phonebound.alignment.emissions import AlignWeights, FrameOutputs
 from phonebound.cli import app
@@ -58,10 +59,44 @@ def test_frame_scores_are_log_posteriors_and_cover_unseen_labels(tmp_path):
     assert scores["a"][0] > scores["s"][0] and scores["s"][99] > scores["a"][99]
     # 'o' was never seen: it is scored by the vowels' mean, which is 'a''s here
     assert np.allclose(scores["o"][:50], scores["a"][:50], atol=1e-4)
+    SpeakerPhoneModels(models).save(tmp_path / "m.npz")
+    again = SpeakerPhoneModels.load(tmp_path / "m.npz")
+    assert again.speakers == {} and again.of("anyone") is again.corpus
+    assert again.corpus.scale == 1.0 and set(again.corpus.means) == {"a", "s"}
+    assert np.allclose(again.corpus.frame_scores(x)["s"], models.frame_scores(x)["s"], atol=1e-5)
+
+
+def test_each_speaker_adapts_the_corpus_models_by_map(tmp_path):
+    # speaker A says [a] near 0 for 200 frames, speaker B near 2 for 10 frames; both say [s] at 5
+    x_a = np.concatenate([np.zeros((200, 2)), np.full((50, 2), 5.0)])
+    x_b = np.concatenate([np.full((10, 2), 2.0), np.full((50, 2), 5.0)])
+    stats = {"A": PhoneStats(), "B": PhoneStats()}
+    stats["A"].add(x_a, [(0, 200, "a"), (200, 250, "s")])
+    stats["B"].add(x_b, [(0, 10, "a"), (10, 60, "s")])
+    models = SpeakerPhoneModels.fit(stats, scale=1.0)
+    corpus_a = models.corpus.means["a"]
+    assert np.allclose(corpus_a, (200 * 0 + 10 * 2 + 20 * corpus_a) / 230)  # both speakers' frames (and the class prior)
+    # B was heard little: its mean moves from the corpus's only as far as its 10 frames weigh
+    expected_b = (10 * 2.0 + SPEAKER_PRIOR_FRAMES * corpus_a) / (10 + SPEAKER_PRIOR_FRAMES)
+    assert np.allclose(models.of("B").means["a"], expected_b)
+    assert models.of("A").means["a"][0] < corpus_a[0] < models.of("B").means["a"][0]
+    assert models.of("C") is models.corpus  # a speaker the first pass never heard
+    assert np.array_equal(stats["B"].s["a"], [20.0, 20.0])  # the corpus fit left the speakers' statistics alone
     models.save(tmp_path / "m.npz")
-    again = PhoneModels.load(tmp_path / "m.npz")
-    assert again.scale == 1.0 and set(again.means) == {"a", "s"}
-    assert np.allclose(again.frame_scores(x)["s"], models.frame_scores(x)["s"], atol=1e-5)
+    again = SpeakerPhoneModels.load(tmp_path / "m.npz")
+    assert set(again.speakers) == {"A", "B"}
+    assert np.allclose(again.of("B").means["a"], expected_b)
+    one = SpeakerPhoneModels.fit({"A": stats["A"]}, scale=1.0)
+    assert one.speakers == {}  # one speaker is the corpus
+
+
+def test_a_speaker_is_a_folder_or_what_the_regex_names(tmp_path):
+    options = {"out": str(tmp_path), "speaker_regex": None}
+    assert speaker_of(tmp_path / "s1" / "a.TextGrid", options) == "s1"
+    assert speaker_of(tmp_path / "a.TextGrid", options) == "."  # the top level is one speaker
+    options["speaker_regex"] = r"^([a-z]+_[a-z]+)_"
+    assert speaker_of(tmp_path / "en_af_0001.TextGrid", options) == "en_af"
+    assert speaker_of(tmp_path / "other.TextGrid", options) == "."  # no match: its folder
 
 
 def test_second_pass_finds_a_boundary_the_detector_cannot_hear():
@@ -105,8 +140,9 @@ def test_align_keeps_its_corpus_models_and_resumes_with_them(recordings, tmp_pat
     out = tmp_path / "out"
     result = runner.invoke(app, ["align", str(recordings), "-o", str(out), "--lang", "en"])
     assert result.exit_code == 0, result.output
-    models = PhoneModels.load(out / "phone_models.npz")
-    assert {"", "b", "ɹ", "ɛ"} <= set(models.means)  # the pauses and phones of both recordings
+    models = SpeakerPhoneModels.load(out / "phone_models.npz")
+    assert {"", "b", "ɹ", "ɛ"} <= set(models.corpus.means)  # the pauses and phones of both recordings
+    assert models.speakers == {}  # one folder: one speaker
     # killed after the first file: the rerun places the rest with the same models
     (out / "bobby.TextGrid").unlink()
     stamp = (out / "phone_models.npz").stat().st_mtime_ns
@@ -118,3 +154,38 @@ def test_align_keeps_its_corpus_models_and_resumes_with_them(recordings, tmp_pat
     assert not (one_pass / "phone_models.npz").exists()
     tiers = {t.name: t for t in read_textgrid(one_pass / "bobby.TextGrid").tiers}
     assert [w for _, _, w in tiers["words"].entries if w] == ["Bobby", "ripped", "the", "ledger"]
+
+
+def test_the_first_pass_hears_every_speaker(tmp_path, fixtures_dir):
+    root = tmp_path / "in"
+    pairs = []
+    for speaker in ("s1", "s2"):
+        (root / speaker).mkdir(parents=True)
+        for name in ("mary", "bobby"):
+            audio = root / speaker / f"{name}.wav"
+            shutil.copy(fixtures_dir / "praatio" / f"{name}.wav", audio)
+            pairs.append((str(audio), str(tmp_path / "out" / speaker / f"{name}.TextGrid")))
+    speakers = [speaker_of(t, {"out": str(tmp_path / "out")}) for _, t in pairs]
+    assert speakers == ["s1", "s1", "s2", "s2"]
+    # too little time for every file: each speaker still gets one
+    few = adaptation_sample(pairs, speakers, seconds=0.5)
+    assert sorted(speaker_of(t, {"out": str(tmp_path / "out")}) for _, t in few) == ["s1", "s2"]
+    assert adaptation_sample(pairs, speakers, seconds=600.0) == pairs
+
+
+def test_align_adapts_to_each_speaker_folder(recordings, tmp_path):
+    corpus = tmp_path / "speakers"
+    for speaker, name in (("s1", "mary"), ("s2", "bobby")):
+        (corpus / speaker).mkdir(parents=True)
+        for f in recordings.glob(f"{name}.*"):
+            shutil.copy(f, corpus / speaker / f.name)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["align", str(corpus), "-o", str(out), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    models = SpeakerPhoneModels.load(out / "phone_models.npz")
+    assert set(models.speakers) == {"s1", "s2"}
+    assert (out / "s1" / "mary.TextGrid").exists() and (out / "s2" / "bobby.TextGrid").exists()
+    bad = CliRunner().invoke(app, ["align", str(corpus), "-o", str(tmp_path / "bad"), "--lang", "en",
+                                   "--speaker-regex", "(unclosed"])
+    assert bad.exit_code != 0 and "--speaker-regex is not a regular expression" in bad.output
+    assert "Traceback" not in bad.output

@@ -8,7 +8,10 @@ shrunk towards its broad class's so that a label seen in few frames borrows its 
 second pass adds to every token's frame score log P(label | frame) among the corpus's labels, at
 an acoustic scale (as hybrid aligners scale acoustic likelihoods). The detector knows 8 broad
 classes; this is what tells [m] from [n] and [i] from [u] in the corpus's own voice and language.
-Measured in bench/results/accuracy.md (row 53).
+Where the corpus has several speakers, each gets its own means, adapted from the corpus's by MAP
+(as MFA's second pass adapts to each speaker): a speaker's label mean is shrunk towards the
+corpus's by SPEAKER_PRIOR_FRAMES, so a speaker heard little keeps the corpus's models.
+Measured in bench/results/accuracy.md (rows 53 and 55).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ..io_utils import atomic_write_bytes
 from ..phones.classes import phone_class
 
 SHRINK_FRAMES = 20.0  # prior weight (in frames) of the broad class's mean in each label's mean
+SPEAKER_PRIOR_FRAMES = 50.0  # prior weight (in frames) of the corpus's mean in a speaker's (20-100 measured alike)
 VARIANCE_FLOOR = 1e-3
 
 
@@ -108,22 +112,62 @@ class PhoneModels:
         z = z.astype(np.float32)
         return {label: z[:, k] for k, label in enumerate(names)}
 
+    def for_speaker(self, stats: PhoneStats) -> PhoneModels:
+        """These models MAP-adapted to one speaker's statistics: each label's mean moves from the
+        corpus's towards the speaker's frames; the variance stays the corpus's."""
+        means = {}
+        for label, prior in self.means.items():
+            n = stats.n.get(label, 0.0)
+            means[label] = (stats.s[label] + SPEAKER_PRIOR_FRAMES * prior) / (n + SPEAKER_PRIOR_FRAMES) if n else prior
+        return PhoneModels(means, self.class_means, self.global_mean, self.variance, self.scale)
+
+
+@dataclass
+class SpeakerPhoneModels:
+    """A corpus's phone models and each of its speakers' (a speaker not among them gets the corpus's)."""
+
+    corpus: PhoneModels
+    speakers: dict[str, PhoneModels] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, stats: dict[str, PhoneStats], scale: float) -> SpeakerPhoneModels | None:
+        """From each speaker's first-pass statistics; one speaker is the corpus (no second fit)."""
+        corpus = PhoneStats()
+        for st in stats.values():  # merge never changes an array in place: the speakers' stay theirs
+            corpus.merge(st)
+        models = corpus.fit(scale)
+        if models is None:
+            return None
+        speakers = {k: models.for_speaker(st) for k, st in stats.items()} if len(stats) > 1 else {}
+        return cls(models, speakers)
+
+    def of(self, speaker: str) -> PhoneModels:
+        return self.speakers.get(speaker, self.corpus)
+
     def save(self, path: Path) -> None:
         import io
 
-        labels = list(self.means)
-        classes = list(self.class_means)
+        c = self.corpus
+        labels, classes, names = list(c.means), list(c.class_means), list(self.speakers)
         buf = io.BytesIO()
-        np.savez(buf, labels=np.array(labels, dtype=str), means=np.stack([self.means[k] for k in labels]),
-                 classes=np.array(classes, dtype=str), class_means=np.stack([self.class_means[c] for c in classes]),
-                 global_mean=self.global_mean, variance=self.variance, scale=np.float64(self.scale))
+        np.savez(buf, labels=np.array(labels, dtype=str), means=np.stack([c.means[k] for k in labels]),
+                 classes=np.array(classes, dtype=str), class_means=np.stack([c.class_means[k] for k in classes]),
+                 global_mean=c.global_mean, variance=c.variance, scale=np.float64(c.scale),
+                 speakers=np.array(names, dtype=str),
+                 speaker_means=np.array([[self.speakers[s].means[k] for k in labels] for s in names]).reshape(
+                     len(names), len(labels), len(c.global_mean)))
         atomic_write_bytes(Path(path), buf.getvalue())
 
     @classmethod
-    def load(cls, path: Path) -> PhoneModels:
+    def load(cls, path: Path) -> SpeakerPhoneModels:
         with np.load(path) as z:
-            return cls(dict(zip(z["labels"].tolist(), z["means"])), dict(zip(z["classes"].tolist(), z["class_means"])),
-                       z["global_mean"], z["variance"], float(z["scale"]))
+            labels = z["labels"].tolist()
+            corpus = PhoneModels(dict(zip(labels, z["means"])), dict(zip(z["classes"].tolist(), z["class_means"])),
+                                 z["global_mean"], z["variance"], float(z["scale"]))
+            names = z["speakers"].tolist() if "speakers" in z else []
+            speakers = {s: PhoneModels(dict(zip(labels, m)), corpus.class_means, corpus.global_mean, corpus.variance,
+                                       corpus.scale) for s, m in zip(names, z["speaker_means"] if names else [])}
+        return cls(corpus, speakers)
 
 
 def frame_spans(phones, hop_s: float) -> list[tuple[int, int, str]]:

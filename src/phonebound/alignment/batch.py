@@ -5,12 +5,15 @@ aligned (no transcript, an unpronounceable word, more phones than frames, audio 
 skipped with its reason in ``OUT/skipped.tsv`` while the others are aligned; words whose
 pronunciation was guessed are listed in ``OUT/guessed_words.tsv``; a rerun continues where a
 killed run stopped. Short files share model batches, as in ``segment``. A first pass over the
-corpus (up to 10 minutes of it) fits phone models adapted to it (:mod:`.adapt`, kept in
-``OUT/phone_models.npz``); the second pass aligns every file with them.
+corpus (up to 10 minutes of it, shared among its speakers) fits phone models adapted to it and
+to each speaker (:mod:`.adapt`, kept in ``OUT/phone_models.npz``); the second pass aligns every
+file with its speaker's. A speaker is a folder of the input (MFA's convention), or what
+``speaker_regex`` finds in a file's path.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,7 +37,7 @@ from ..inference.batch import (
 )
 from ..dataset.executors import close_executor, make_executor
 from ..io_utils import atomic_write_text
-from .adapt import PhoneModels, PhoneStats, frame_spans
+from .adapt import PhoneStats, SpeakerPhoneModels, frame_spans
 from .lexicon import Pronouncer
 from .recording import align_features
 from .transcripts import find_transcript, read_transcripts_file
@@ -55,11 +58,13 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
                 dictionary: str | Path | None = None, transcripts: str | Path | None = None,
                 model: str | Path | None = None, fmt: str = "long_textgrid", jobs: int = 1, overwrite: bool = False,
                 progress: bool = False, link_audio: bool = False, group_seconds: float = 120.0,
-                adapt: bool = True) -> AlignSummary:
+                adapt: bool = True, speaker_regex: str | None = None) -> AlignSummary:
     """Align every recording under ``inputs`` to its transcript, into ``out`` (see the module doc).
     ``link_audio`` puts a link to each recording beside its output, so that ``out`` is a corpus
     ``build`` reads (aligned speech to train on). ``adapt``: two passes, the second with phone
-    models adapted to the corpus (:mod:`.adapt`); False: one pass with the detector alone."""
+    models adapted to the corpus and its speakers (:mod:`.adapt`); False: one pass with the detector
+    alone. ``speaker_regex``: the first group it finds in a file's path relative to the corpus names
+    the speaker (as ``build --speaker-regex``); default: the file's folder."""
     from .recording import transcript_pronouncer
 
     t0 = time.perf_counter()
@@ -67,12 +72,15 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
     pairs = plan_outputs([Path(p) for p in inputs], out, fmt)
     if not pairs:
         raise PhoneboundError("no audio files found", ", ".join(map(str, inputs)), "give audio files or folders holding them")
+    _check_regex(speaker_regex)
     transcript_pronouncer(lang, dictionary, text_kind)  # an unknown language or a bad dictionary fails now
     table = read_transcripts_file(transcripts) if transcripts else None
     check_batch_output_dir(out)
     settings = {"model": str(model or "default"), "format": fmt, "lang": lang, "text_kind": text_kind,
                 "dictionary": str(dictionary) if dictionary else None,
                 "transcripts": str(transcripts) if transcripts else None, "adapt": adapt}
+    if speaker_regex:  # absent when unused, so that earlier runs' settings still match
+        settings["speaker_regex"] = speaker_regex
     check_settings(out, settings, overwrite, name="align_config.json")
     summary = AlignSummary(out)
     if overwrite:
@@ -80,7 +88,7 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
     todo = pending(pairs, summary, overwrite)
     options = {"model": str(model) if model is not None else None, "backend": "torch", "threads": 1 if jobs > 1 else 0,
                "fmt": fmt, "lang": lang, "text_kind": text_kind, "dictionary": str(dictionary) if dictionary else None,
-               "table": table, "link_audio": link_audio}
+               "table": table, "link_audio": link_audio, "out": str(out), "speaker_regex": speaker_regex}
 
     def accept(record: dict[str, Any]) -> None:
         summary.written += 1
@@ -150,19 +158,38 @@ def _prepared(group: list[tuple[str, str]], options: dict[str, Any], records: li
     return detector, pronouncer, [(*r, h) for r, h in zip(ready, heads)]
 
 
-def _stats_group_task(task) -> PhoneStats:
-    """First pass: the phone statistics of a group's alignments by the detector alone (files that
-    cannot be aligned are left out here and reported by the second pass)."""
+def speaker_of(target: str | Path, options: dict[str, Any]) -> str:
+    """The speaker of the recording written to ``target``: what the speaker regex finds in its path
+    relative to the corpus (mirrored in OUT), else its folder; recordings at the top share one."""
+    rel = Path(target).relative_to(options["out"])
+    regex = options.get("speaker_regex")
+    m = re.search(regex, rel.as_posix()) if regex else None
+    if m:
+        return m.group(1) if m.groups() else m.group(0)
+    return rel.parent.as_posix()
+
+
+def _check_regex(regex: str | None) -> None:
+    try:
+        re.compile(regex or "")
+    except re.error as e:
+        raise PhoneboundError(f"--speaker-regex is not a regular expression ({e})", regex,
+                              "give a Python regex whose first group names the speaker, e.g. '^([a-z]+_[a-z]+)_'") from e
+
+
+def _stats_group_task(task) -> dict[str, PhoneStats]:
+    """First pass: per speaker, the phone statistics of a group's alignments by the detector alone
+    (files that cannot be aligned are left out here and reported by the second pass)."""
     group, options = task
-    stats = PhoneStats()
+    stats: dict[str, PhoneStats] = {}
     detector, pronouncer, ready = _prepared(group, options, [])
     hop = detector.features_cfg.hop_s
-    for _, _, transcript, feats, duration, h in ready:
+    for _, target, transcript, feats, duration, h in ready:
         try:
             rec = align_features(detector, h, duration, transcript, options["text_kind"], pronouncer)
         except PhoneboundError:
             continue
-        stats.add(feats, frame_spans(rec.alignment.phones, hop))
+        stats.setdefault(speaker_of(target, options), PhoneStats()).add(feats, frame_spans(rec.alignment.phones, hop))
     return stats
 
 
@@ -171,10 +198,11 @@ def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[
     records: list[dict[str, Any]] = []
     detector, pronouncer, ready = _prepared(group, options, records)
     writer = WRITERS[options["fmt"]][0]
+    adapted = options.get("phone_models")
     for audio, target, transcript, feats, duration, h in ready:
         try:
             rec = align_features(detector, h, duration, transcript, options["text_kind"], pronouncer,
-                                 phone_models=options.get("phone_models"), feats=feats)
+                                 phone_models=adapted.of(speaker_of(target, options)) if adapted else None, feats=feats)
             Path(target).parent.mkdir(parents=True, exist_ok=True)
             writer(rec, Path(target), {"file": audio, "model": str(detector.path or detector.name)})
             if options["link_audio"]:
@@ -189,39 +217,58 @@ def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[
 
 
 def corpus_phone_models(pairs: list[tuple[str, str]], out: Path, options: dict[str, Any], executor, jobs: int,
-                        group_seconds: float, progress: bool) -> PhoneModels | None:
-    """Phone models adapted to the corpus (:mod:`.adapt`), from a first pass (in ``executor``) over
-    up to ADAPT_SAMPLE_SECONDS of it spread evenly over its files; kept in ``OUT/phone_models.npz``, so
-    that a resumed run places its remaining files with the same models."""
+                        group_seconds: float, progress: bool) -> SpeakerPhoneModels | None:
+    """Phone models adapted to the corpus and its speakers (:mod:`.adapt`), from a first pass (in
+    ``executor``) over up to ADAPT_SAMPLE_SECONDS of it (:func:`adaptation_sample`); kept in
+    ``OUT/phone_models.npz``, so that a resumed run places its remaining files with the same models."""
     from ..dataset.executors import run_tasks
     from ..inference.batch import Progress
     from .recording import weights_of
 
     path = out / PHONE_MODELS
     if path.exists():
-        return PhoneModels.load(path)
+        return SpeakerPhoneModels.load(path)
     scale = weights_of(cached_detector(options)).adapt
     if scale <= 0:
         return None
-    groups = file_groups(pairs, group_seconds)
-    keep = max(1, int(ADAPT_SAMPLE_SECONDS // group_seconds))
-    if len(groups) > keep:  # evenly spread: every speaker and session of a sorted corpus has its say
-        groups = [groups[i] for i in np.linspace(0, len(groups) - 1, keep).round().astype(int)]
+    groups = file_groups(adaptation_sample(pairs, [speaker_of(t, options) for _, t in pairs]), group_seconds)
     bar = Progress(progress, len(groups), "adapting")
-    stats = PhoneStats()
+    stats: dict[str, PhoneStats] = {}
     try:
         tasks = [(g, options) for g in groups]
         for part in (run_tasks(executor, _stats_group_task, tasks, max_pending=2 * jobs) if jobs > 1
                      else map(_stats_group_task, tasks)):
-            stats.merge(part)
+            for speaker, st in part.items():
+                stats.setdefault(speaker, PhoneStats()).merge(st)
             bar.advance(1)
     finally:
         bar.close()
-    models = stats.fit(scale)
+    models = SpeakerPhoneModels.fit(stats, scale)
     if models is not None:
         out.mkdir(parents=True, exist_ok=True)
         models.save(path)
     return models
+
+
+def adaptation_sample(pairs: list[tuple[str, str]], speakers: list[str],
+                      seconds: float = ADAPT_SAMPLE_SECONDS) -> list[tuple[str, str]]:
+    """What the first pass hears: up to ``seconds`` of audio shared equally among the speakers, each
+    speaker's files taken evenly spread over them (every session of a sorted corpus has its say)."""
+    by_speaker: dict[str, list[tuple[str, str]]] = {}
+    for pair, speaker in zip(pairs, speakers):
+        by_speaker.setdefault(speaker, []).append(pair)
+    share = seconds / len(by_speaker)
+    chosen = []
+    for items in by_speaker.values():
+        total = 0.0
+        for audio, _ in items:
+            try:
+                total += audio_info(audio).duration
+            except PhoneboundError:  # unreadable: the second pass reports it
+                pass
+        k = min(len(items), max(1, int(np.ceil(share * len(items) / max(total, 1e-3)))))
+        chosen += [items[i] for i in np.unique(np.linspace(0, len(items) - 1, k).round().astype(int))]
+    return chosen
 
 
 def _reason(e: PhoneboundError, audio: str) -> str:

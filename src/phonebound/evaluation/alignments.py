@@ -52,26 +52,30 @@ def _aligned(detector, heads, duration, utt, text_kind, pronouncer, table, phone
 
 
 def corpus_alignments(detector, utts: list, text_kind: str, pronouncer, table: dict[str, str] | None = None,
-                      adapt: bool = True, weights=None,
-                      inputs: list[tuple[np.ndarray, dict]] | None = None) -> list[tuple[np.ndarray | PhoneboundError, dict]]:
+                      adapt: bool = True, weights=None, inputs: list[tuple[np.ndarray, dict]] | None = None,
+                      speakers: list[str] | None = None) -> list[tuple[np.ndarray | PhoneboundError, dict]]:
     """Per utterance, the boundaries of its aligned reference text (or why it cannot be aligned)
     and the detector's heads, as ``phonebound align`` places them on a corpus: a first pass over
-    all the utterances fits phone models adapted to them (:mod:`phonebound.alignment.adapt`; the
-    weights' ``adapt`` scale, 0 for none), which a second pass uses. ``weights``: the aligner's
-    (default: the model's own); ``inputs``: each utterance's (features, heads), when already computed."""
-    from ..alignment.adapt import PhoneStats, frame_spans
+    all the utterances fits phone models adapted to them and to each speaker
+    (:mod:`phonebound.alignment.adapt`; the weights' ``adapt`` scale, 0 for none), which a second
+    pass uses. ``weights``: the aligner's (default: the model's own); ``inputs``: each utterance's
+    (features, heads), when already computed; ``speakers``: each utterance's speaker (default: the
+    folder of its audio, as ``align`` groups files)."""
+    from ..alignment.adapt import PhoneStats, SpeakerPhoneModels, frame_spans
     from ..alignment.recording import weights_of
 
     weights = weights or weights_of(detector)
     if inputs is None:
         feats = [u.features(detector) for u in utts]
         inputs = [(f, detector.head_outputs([f])[0]) for f in feats]
+    speakers = speakers or [str(Path(u.audio).parent) for u in utts]
 
     def one_pass(models):
         out = []
-        for u, (f, h) in zip(utts, inputs):
+        for u, (f, h), speaker in zip(utts, inputs, speakers):
             try:
-                out.append(_aligned(detector, h, u.end - u.start, u, text_kind, pronouncer, table, models, f, weights))
+                out.append(_aligned(detector, h, u.end - u.start, u, text_kind, pronouncer, table,
+                                    models.of(speaker) if models else None, f, weights))
             except PhoneboundError as e:
                 out.append(e)
         return out
@@ -79,12 +83,12 @@ def corpus_alignments(detector, utts: list, text_kind: str, pronouncer, table: d
     first = one_pass(None)
     models = None
     if adapt and weights.adapt > 0:
-        stats = PhoneStats()
+        stats: dict[str, PhoneStats] = {}
         hop = detector.features_cfg.hop_s
-        for (f, _), rec in zip(inputs, first):
+        for (f, _), rec, speaker in zip(inputs, first, speakers):
             if not isinstance(rec, PhoneboundError):
-                stats.add(f, frame_spans(rec.alignment.phones, hop))
-        models = stats.fit(weights.adapt)
+                stats.setdefault(speaker, PhoneStats()).add(f, frame_spans(rec.alignment.phones, hop))
+        models = SpeakerPhoneModels.fit(stats, weights.adapt)
     final = one_pass(models) if models is not None else first
     return [(r if isinstance(r, PhoneboundError) else r.alignment.boundaries, h) for r, (_, h) in zip(final, inputs)]
 
