@@ -315,6 +315,10 @@ def align(
         raise PhoneboundError(s.skipped[0][1], s.skipped[0][0])
     out.print(f"aligned {s.written} recording(s) ({s.audio_seconds / 60:.1f} min of audio, {s.phones} phones) "
               f"in {s.seconds:.1f} s into {s.out}" + (f"; {s.reused} already done" if s.reused else ""))
+    if s.adapted_speakers:
+        out.print(f"second pass with phone models adapted to the corpus"
+                  + (f" and to each of its {s.adapted_speakers} speakers" if s.adapted_speakers > 1 else " (one speaker)")
+                  + f" ({s.out / 'phone_models.npz'})")
     if s.guessed:
         console.print(f"{len(s.guessed)} word(s) not in the lexicon were pronounced by the G2P model "
                       f"(listed in {s.out / 'guessed_words.tsv'}; add them to a --dictionary to fix their phones)")

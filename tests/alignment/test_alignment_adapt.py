@@ -143,6 +143,7 @@ def test_align_keeps_its_corpus_models_and_resumes_with_them(recordings, tmp_pat
     models = SpeakerPhoneModels.load(out / "phone_models.npz")
     assert {"", "b", "ɹ", "ɛ"} <= set(models.corpus.means)  # the pauses and phones of both recordings
     assert models.speakers == {}  # one folder: one speaker
+    assert "(one speaker)" in result.output
     # killed after the first file: the rerun places the rest with the same models
     (out / "bobby.TextGrid").unlink()
     stamp = (out / "phone_models.npz").stat().st_mtime_ns
@@ -184,6 +185,7 @@ def test_align_adapts_to_each_speaker_folder(recordings, tmp_path):
     assert result.exit_code == 0, result.output
     models = SpeakerPhoneModels.load(out / "phone_models.npz")
     assert set(models.speakers) == {"s1", "s2"}
+    assert "adapted to the corpus and to each of its 2 speakers" in result.output
     assert (out / "s1" / "mary.TextGrid").exists() and (out / "s2" / "bobby.TextGrid").exists()
     bad = CliRunner().invoke(app, ["align", str(corpus), "-o", str(tmp_path / "bad"), "--lang", "en",
                                    "--speaker-regex", "(unclosed"])

@@ -52,6 +52,7 @@ ADAPT_SAMPLE_SECONDS = 600.0  # the first pass hears at most 10 min (60,000 fram
 class AlignSummary(SegmentSummary):
     phones: int = 0
     guessed: Counter = field(default_factory=Counter)  # word -> recordings where it was guessed
+    adapted_speakers: int = 0  # speakers with phone models of their own (0: one pass; 1: the corpus is one)
 
 
 def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = None, text_kind: str = "words",
@@ -100,8 +101,10 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
     executor = make_executor("local", jobs)  # one pool for both passes: its workers load the model once
     try:
         if adapt and todo:
-            options["phone_models"] = corpus_phone_models([(str(a), str(t)) for a, t in pairs], out, options,
-                                                          executor, jobs, group_seconds, progress)
+            models = corpus_phone_models([(str(a), str(t)) for a, t in pairs], out, options, executor, jobs,
+                                         group_seconds, progress)
+            options["phone_models"] = models
+            summary.adapted_speakers = (len(models.speakers) or 1) if models else 0
         run_groups(todo, _align_group_task, options, summary, accept, jobs, group_seconds, progress, "aligning",
                    executor)
     finally:
