@@ -256,7 +256,9 @@ def corpus_phone_models(pairs: list[tuple[str, str]], out: Path, options: dict[s
 def adaptation_sample(pairs: list[tuple[str, str]], speakers: list[str],
                       seconds: float = ADAPT_SAMPLE_SECONDS) -> list[tuple[str, str]]:
     """What the first pass hears: up to ``seconds`` of audio shared equally among the speakers, each
-    speaker's files taken evenly spread over them (every session of a sorted corpus has its say)."""
+    speaker's files taken evenly spread over them (every session of a sorted corpus has its say),
+    and at least one file of every speaker (so a corpus of many speakers may exceed ``seconds``: one
+    file each, as MFA's speaker adaptation hears every speaker)."""
     by_speaker: dict[str, list[tuple[str, str]]] = {}
     for pair, speaker in zip(pairs, speakers):
         by_speaker.setdefault(speaker, []).append(pair)
