@@ -316,7 +316,7 @@ def align(
     out.print(f"aligned {s.written} recording(s) ({s.audio_seconds / 60:.1f} min of audio, {s.phones} phones) "
               f"in {s.seconds:.1f} s into {s.out}" + (f"; {s.reused} already done" if s.reused else ""))
     if s.adapted_speakers:
-        out.print(f"second pass with phone models adapted to the corpus"
+        out.print("second pass with phone models adapted to the corpus"
                   + (f" and to each of its {s.adapted_speakers} speakers" if s.adapted_speakers > 1 else " (one speaker)")
                   + f" ({s.out / 'phone_models.npz'})")
     if s.guessed:

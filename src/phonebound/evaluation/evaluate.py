@@ -133,7 +133,8 @@ def evaluate(model: str | Path | Detector, data: str | Path, out: str | Path | N
     ``align`` ('phones' | 'words') scores forced alignments instead of free segmentation: each
     reference utterance is aligned to its own phones, or to the words of its TextGrid's words tier
     (pronounced for ``lang`` / ``dictionary``) or of an id|text ``transcripts`` file, the set
-    aligned as one corpus (phone models adapted to it, as ``phonebound align`` does), and paired
+    aligned as one corpus (phone models adapted to it and to each folder of audio, its speakers, as
+    ``phonebound align`` does), and paired
     boundary errors are added."""
     detector = model if isinstance(model, Detector) else load_detector(model, backend="torch" if align else "auto")
     decode_cfg = detector.decode_cfg.overridden(threshold, calibrate)
