@@ -114,3 +114,38 @@ def test_phone_transcripts(corpus, tmp_path):
     assert run(corpus / "bobby.wav", "-o", out, "--text-kind", "phones").exit_code == 0
     phones = [label for _, _, label in read_textgrid(out / "bobby.TextGrid").tiers[1].entries if label]
     assert phones == "B AA1 B IY0 R IH1 P T DH AH0 L EH1 JH ER0".split()
+
+
+def test_align_a_tier_per_speaker_writes_each_speakers_tiers(tmp_path, fixtures_dir, interview_textgrid):
+    from phonebound.alignment.adapt import SpeakerPhoneModels
+
+    root = tmp_path / "in"
+    root.mkdir()
+    shutil.copy(fixtures_dir / "praatio" / "mary.wav", root / "talk.wav")
+    interview_textgrid(root / "talk.TextGrid")
+    out = tmp_path / "out"
+    result = run(root, "-o", out, "--lang", "en")
+    assert result.exit_code == 0, result.output
+    tiers = {t.name: t for t in read_textgrid(out / "talk.TextGrid").tiers}
+    for who in ("Interviewer", "Patient"):
+        assert {f"{who} - words", f"{who} - phones", f"{who} - confidence", who} <= set(tiers)
+    words = {who: [(s, e, w) for s, e, w in tiers[f"{who} - words"].entries if w] for who in ("Interviewer", "Patient")}
+    assert [w for *_, w in words["Interviewer"]] == ["mary", "rolled"]
+    assert [w for *_, w in words["Patient"]] == ["the", "barrel"]
+    assert all(0.31 <= s and e <= 0.99 for s, e, _ in words["Interviewer"])  # each within its own turn
+    assert all(0.98 <= s and e <= 1.52 for s, e, _ in words["Patient"])
+    # mary.TextGrid's own word boundaries: 'rolled' at 0.676 s, 'barrel' at 1.064 s
+    assert abs(words["Interviewer"][1][0] - 0.6755) < 0.03 and abs(words["Patient"][1][0] - 1.0637) < 0.03
+    assert not any(label for s, e, label in tiers["Patient - phones"].entries if e <= 0.98)  # silent in the other's turn
+    assert {"comment", "phones"} <= set(tiers)  # the input's other tiers, kept
+    assert set(SpeakerPhoneModels.load(out / "phone_models.npz").speakers) == {"Interviewer", "Patient"}
+    as_csv = tmp_path / "csv"
+    assert run(root, "-o", as_csv, "--lang", "en", "--format", "csv").exit_code == 0
+    rows = (as_csv / "talk.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "speaker,begin,end,phone,word,confidence"
+    assert {r.split(",")[0] for r in rows[1:]} == {"Interviewer", "Patient"}
+    as_json = tmp_path / "json"
+    assert run(root, "-o", as_json, "--lang", "en", "--format", "json").exit_code == 0
+    data = json.loads((as_json / "talk.json").read_text(encoding="utf-8"))
+    assert [s["speaker"] for s in data["speakers"]] == ["Interviewer", "Patient"]
+    assert [w["word"] for w in data["speakers"][1]["words"]] == ["the", "barrel"]

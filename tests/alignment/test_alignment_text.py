@@ -76,3 +76,18 @@ def test_textgrid_words_tier_gives_spans_and_keeps_tiers(fixtures_dir):
     assert len(t.spans) == 1 and t.spans[0][2] == "mary rolled the barrel"  # touching words: one span
     assert t.spans[0][0] == pytest.approx(0.3154, abs=1e-3)
     assert {tier.name for tier in t.tiers} == {"phone", "word", "pitch"}
+
+
+def test_textgrid_with_a_tier_per_speaker_is_a_transcript_per_speaker(tmp_path, fixtures_dir, interview_textgrid):
+    interview_textgrid(tmp_path / "talk.TextGrid")
+    t = find_transcript(tmp_path / "talk.wav")
+    assert t.speakers == ("Interviewer", "Patient")
+    voices = dict(t.by_speaker())
+    assert list(voices) == ["Interviewer", "Patient"]
+    assert voices["Patient"].spans == ((0.9839, 1.5183, "the barrel"),)
+    assert voices["Interviewer"].spans == ((0.3154, 0.9839, "mary rolled"),)
+    one = find_transcript(fixtures_dir / "praatio" / "mary.wav")
+    assert one.speakers == () and one.by_speaker() == [("", one)]
+    # a phone tier alone is nobody's text
+    with pytest.raises(PhoneboundError, match="no words tier and no speaker's text tier"):
+        find_transcript(fixtures_dir / "praatio" / "bobby_phones.wav")

@@ -188,12 +188,19 @@ def _stats_group_task(task) -> dict[str, PhoneStats]:
     detector, pronouncer, ready = _prepared(group, options, [])
     hop = detector.features_cfg.hop_s
     for _, target, transcript, feats, duration, h in ready:
-        try:
-            rec = align_features(detector, h, duration, transcript, options["text_kind"], pronouncer)
-        except PhoneboundError:
-            continue
-        stats.setdefault(speaker_of(target, options), PhoneStats()).add(feats, frame_spans(rec.alignment.phones, hop))
+        for speaker, text in voices(transcript, target, options):
+            try:
+                rec = align_features(detector, h, duration, text, options["text_kind"], pronouncer)
+            except PhoneboundError:
+                continue
+            stats.setdefault(speaker, PhoneStats()).add(feats, frame_spans(rec.alignment.phones, hop))
     return stats
+
+
+def voices(transcript, target: str | Path, options: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(speaker, transcript) per voice of a recording: its speaker tiers' (a tier's name is its
+    speaker across the corpus, as in MFA), else the file's speaker (:func:`speaker_of`)."""
+    return [(name or speaker_of(target, options), text) for name, text in transcript.by_speaker()]
 
 
 def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[dict[str, Any]]:
@@ -204,18 +211,20 @@ def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[
     adapted = options.get("phone_models")
     for audio, target, transcript, feats, duration, h in ready:
         try:
-            rec = align_features(detector, h, duration, transcript, options["text_kind"], pronouncer,
-                                 phone_models=adapted.of(speaker_of(target, options)) if adapted else None, feats=feats)
+            recs = [align_features(detector, h, duration, text, options["text_kind"], pronouncer,
+                                   phone_models=adapted.of(speaker) if adapted else None, feats=feats)
+                    for speaker, text in voices(transcript, target, options)]
             Path(target).parent.mkdir(parents=True, exist_ok=True)
-            writer(rec, Path(target), {"file": audio, "model": str(detector.path or detector.name)})
+            writer(recs, Path(target), {"file": audio, "model": str(detector.path or detector.name)})
             if options["link_audio"]:
                 place_audio(Path(audio), Path(target).with_suffix(Path(audio).suffix))
         except PhoneboundError as e:
             records.append({"audio": audio, "error": _reason(e, audio)})
             continue
-        records.append({"audio": audio, "target": target, "duration": duration, "guessed": rec.alignment.guessed,
-                        "boundaries": len(rec.alignment.phones) - 1,
-                        "phones": sum(1 for p in rec.alignment.phones if p.label)})
+        records.append({"audio": audio, "target": target, "duration": duration,
+                        "guessed": [w for rec in recs for w in rec.alignment.guessed],
+                        "boundaries": sum(len(rec.alignment.phones) - 1 for rec in recs),
+                        "phones": sum(1 for rec in recs for p in rec.alignment.phones if p.label)})
     return records
 
 

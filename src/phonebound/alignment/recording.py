@@ -23,6 +23,7 @@ from .words import transcript_words
 class AlignedRecording:
     alignment: Alignment
     tiers: tuple = ()  # the input TextGrid's tiers, kept in the output
+    speaker: str = ""  # the speaker tier whose text it aligns ('' for a one-voice transcript)
 
 
 def weights_of(detector: Detector) -> AlignWeights:
@@ -66,7 +67,8 @@ def align_features(detector: Detector, heads: dict[str, np.ndarray], duration: f
                                  duration=(duration if end is None else min(end, duration)) - lo * hop, hop_s=hop,
                                  scheme=scheme)
         except AlignmentError as e:
-            where = "" if len(transcript.spans) == 1 else f" (the span {start:.2f}-{end or duration:.2f} s)"
+            who = f"{transcript.speakers[0]}'s " if transcript.speakers else "the "
+            where = "" if len(transcript.spans) == 1 and not transcript.speakers else f" ({who}span {start:.2f}-{end or duration:.2f} s)"
             raise PhoneboundError(f"{e}{where}", fix="check that the transcript belongs to this recording") from None
         offset, first_word = lo * hop, len(words)
         if offset > cursor + 1e-9:
@@ -77,7 +79,8 @@ def align_features(detector: Detector, heads: dict[str, np.ndarray], duration: f
         cursor = phones[-1].end
     if cursor < duration - 1e-9:
         phones.append(AlignedPhone(cursor, duration, "", -1, 1.0))
-    return AlignedRecording(Alignment(duration, _merge_silences(phones), words, guessed), transcript.tiers)
+    return AlignedRecording(Alignment(duration, _merge_silences(phones), words, guessed), transcript.tiers,
+                            transcript.speakers[0] if transcript.speakers else "")
 
 
 def _merge_silences(phones: list[AlignedPhone]) -> list[AlignedPhone]:

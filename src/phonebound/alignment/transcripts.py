@@ -5,18 +5,24 @@ third column, LJSpeech's normalised text, is preferred when present), keyed by t
 stem; ``<stem>.txt`` or ``<stem>.lab`` beside the audio (MFA's convention; a ``.lab`` holding
 an HTK time-aligned label file is not a transcript); a TextGrid beside the audio whose words
 tier gives the text: each run of touching labelled intervals is aligned within its own span
-(MFA's convention for utterance intervals), so pauses a transcriber marked stay pauses.
+(MFA's convention for utterance intervals), so pauses a transcriber marked stay pauses. A
+TextGrid without a words tier whose interval tiers each hold one speaker's text (MFA's
+multi-speaker TextGrids, an interview transcribed in Praat) is one transcript per speaker tier.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import fnmatch
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import PhoneboundError
 
 WORD_TIERS = ("words", "word", "text", "transcript", "transcription", "utterance", "utterances", "ortho", "orthography")
+# Interval tiers that are not a speaker's text: phone tiers, CGN's phonetic tiers, notes, our own output
+NOT_SPEAKER_TIERS = ("phones", "phone", "phons", "phonemes", "phoneme", "segments", "*_seg", "*_fon", "* - phones",
+                     "*-phones", "* - words", "background", "comment", "comments", "notes", "confidence")
 _HTK_LINE = re.compile(r"^\s*\d+(\.\d+)?\s+\d+(\.\d+)?\s+\S+")
 
 
@@ -28,6 +34,15 @@ class Transcript:
     spans: tuple[tuple[float, float | None, str], ...]
     source: str
     tiers: tuple = ()  # the TextGrid's tiers, kept in the output
+    speakers: tuple[str, ...] = ()  # per span, its speaker tier (a multi-speaker TextGrid); () for one voice
+
+    def by_speaker(self) -> list[tuple[str, Transcript]]:
+        """Each speaker's spans as a transcript of their own, in tier order; ('', self) for one voice."""
+        if not self.speakers:
+            return [("", self)]
+        names = list(dict.fromkeys(self.speakers))
+        return [(name, replace(self, spans=tuple(s for s, who in zip(self.spans, self.speakers) if who == name),
+                               speakers=tuple(who for who in self.speakers if who == name))) for name in names]
 
 
 def read_transcripts_file(path: str | Path) -> dict[str, str]:
@@ -77,12 +92,22 @@ def _textgrid_transcript(path: Path) -> Transcript:
     tg = read_textgrid(path)
     tier = next((t for name in WORD_TIERS for t in tg.tiers
                  if t.kind == "IntervalTier" and t.name.strip().lower() == name), None)
-    if tier is None:
+    if tier is not None:
+        return Transcript(_tier_spans(tier), path.name, tuple(tg.tiers))
+    voices = [t for t in tg.tiers if t.kind == "IntervalTier" and _tier_spans(t)
+              and not any(fnmatch.fnmatch(t.name.strip().lower(), p) for p in NOT_SPEAKER_TIERS)]
+    if not voices:
         names = ", ".join(t.name for t in tg.tiers) or "none"
-        raise PhoneboundError(f"the TextGrid beside it has no words tier (tiers: {names})", path,
-                              "name the tier with the text 'words', or give a .txt transcript")
+        raise PhoneboundError(f"the TextGrid beside it has no words tier and no speaker's text tier (tiers: {names})",
+                              path, "name the tier with the text 'words' (or one tier per speaker), or give a .txt transcript")
+    spans = [(t.name, span) for t in voices for span in _tier_spans(t)]
+    return Transcript(tuple(s for _, s in spans), path.name, tuple(tg.tiers), tuple(name for name, _ in spans))
+
+
+def _tier_spans(tier) -> tuple[tuple[float, float, str], ...]:
+    """A tier's text: each run of touching labelled intervals is one span."""
     spans: list[tuple[float, float, str]] = []
-    for s, e, label in tier.entries:  # runs of touching labelled intervals form one span
+    for s, e, label in tier.entries:
         label = str(label).strip()
         if not label:
             continue
@@ -90,7 +115,7 @@ def _textgrid_transcript(path: Path) -> Transcript:
             spans[-1] = (spans[-1][0], float(e), f"{spans[-1][2]} {label}")
         else:
             spans.append((float(s), float(e), label))
-    return Transcript(tuple(spans), path.name, tuple(tg.tiers))
+    return tuple(spans)
 
 
 def _decode(raw: bytes) -> str:

@@ -70,7 +70,7 @@ def _align_clip(clip: Path, text: str, model, out: Path) -> str:
     from ..alignment.writers import WRITERS as ALIGN_WRITERS
 
     alignment = align(clip, text, lang="nl", model=model)
-    ALIGN_WRITERS["long_textgrid"][0](AlignedRecording(alignment), out / f"{clip.stem}_aligned.TextGrid", {})
+    ALIGN_WRITERS["long_textgrid"][0]([AlignedRecording(alignment)], out / f"{clip.stem}_aligned.TextGrid", {})
     return " ".join(f"{w}@{s:.2f}" for s, _, w in alignment.words)
 
 
