@@ -149,3 +149,21 @@ def test_align_a_tier_per_speaker_writes_each_speakers_tiers(tmp_path, fixtures_
     data = json.loads((as_json / "talk.json").read_text(encoding="utf-8"))
     assert [s["speaker"] for s in data["speakers"]] == ["Interviewer", "Patient"]
     assert [w["word"] for w in data["speakers"][1]["words"]] == ["the", "barrel"]
+
+
+def test_align_a_cgn_corpus_from_its_annotation_tree(tmp_path, shared_data):
+    # audio under data/audio/wav/comp-*/nl/, word alignments under data/annot/text/awd/comp-*/nl/
+    cgn = shared_data / "cgn_like" / "data"
+    out = tmp_path / "out"
+    result = run(cgn / "audio", "-o", out, "--lang", "nl", "--transcripts", cgn / "annot" / "text" / "awd")
+    assert result.exit_code == 0, result.output
+    assert "each of its 12 speakers" in result.output  # two speaker tiers per file
+    grids = sorted(out.rglob("*.TextGrid"))
+    assert len(grids) == 6
+    tiers = {t.name: t for t in read_textgrid(out / "wav" / "comp-c" / "nl" / "fn010002.TextGrid").tiers}
+    assert {"N01004 - words", "N01004 - phones", "N01005 - words", "N01005 - phones", "N01004_SEG"} <= set(tiers)
+    # each speaker's phones start where CGN's own segmentation (the _SEG tier) says, within 20 ms
+    ref = [s for s, _, label in tiers["N01004_SEG"].entries if label.strip()]
+    hyp = [s for s, _, label in tiers["N01004 - phones"].entries if label]
+    hits = len(match_boundaries(np.array(ref), np.array(hyp), 0.02).ref_idx)
+    assert hits / len(ref) > 0.9

@@ -91,3 +91,25 @@ def test_textgrid_with_a_tier_per_speaker_is_a_transcript_per_speaker(tmp_path, 
     # a phone tier alone is nobody's text
     with pytest.raises(PhoneboundError, match="no words tier and no speaker's text tier"):
         find_transcript(fixtures_dir / "praatio" / "bobby_phones.wav")
+
+
+def test_a_transcripts_folder_is_searched_by_stem(tmp_path):
+    import gzip
+
+    from phonebound.alignment.transcripts import read_transcripts
+
+    folder = tmp_path / "annot"
+    (folder / "ort" / "comp-a").mkdir(parents=True)
+    (folder / "awd" / "comp-a").mkdir(parents=True)
+    (folder / "ort" / "comp-a" / "fn01.ort.gz").write_bytes(gzip.compress(b"x"))
+    (folder / "awd" / "comp-a" / "fn01.awd.gz").write_bytes(gzip.compress(b"x"))
+    (folder / "ort" / "comp-a" / "fn02.txt.gz").write_bytes(gzip.compress("één twee".encode()))
+    (folder / "awd" / "fn01.fon.gz").write_bytes(b"not a transcript kind")
+    files = read_transcripts(folder)
+    assert files == {"fn01": folder / "awd" / "comp-a" / "fn01.awd.gz",  # word alignments before utterances
+                     "fn02": folder / "ort" / "comp-a" / "fn02.txt.gz"}
+    assert find_transcript(tmp_path / "audio" / "fn02.wav", files).spans == ((0.0, None, "één twee"),)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(PhoneboundError, match="holds no transcript"):
+        read_transcripts(empty)

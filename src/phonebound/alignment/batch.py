@@ -40,7 +40,7 @@ from ..io_utils import atomic_write_text
 from .adapt import PhoneStats, SpeakerPhoneModels, frame_spans
 from .lexicon import Pronouncer
 from .recording import align_features
-from .transcripts import find_transcript, read_transcripts_file
+from .transcripts import find_transcript, read_transcripts
 from .writers import WRITERS
 
 
@@ -75,7 +75,7 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
         raise PhoneboundError("no audio files found", ", ".join(map(str, inputs)), "give audio files or folders holding them")
     _check_regex(speaker_regex)
     transcript_pronouncer(lang, dictionary, text_kind)  # an unknown language or a bad dictionary fails now
-    table = read_transcripts_file(transcripts) if transcripts else None
+    table = read_transcripts(transcripts) if transcripts else None
     check_batch_output_dir(out)
     settings = {"model": str(model or "default"), "format": fmt, "lang": lang, "text_kind": text_kind,
                 "dictionary": str(dictionary) if dictionary else None,

@@ -2,7 +2,9 @@
 
 In order: a ``--transcripts`` file of ``id|text`` lines (LJSpeech / rhasspy ``metadata.csv``; a
 third column, LJSpeech's normalised text, is preferred when present), keyed by the audio's
-stem; ``<stem>.txt`` or ``<stem>.lab`` beside the audio (MFA's convention; a ``.lab`` holding
+stem, or a ``--transcripts`` folder holding ``<stem>.txt`` / ``.lab`` / ``.TextGrid`` files
+anywhere below it (also CGN's ``<stem>.ort.gz`` / ``.awd.gz``: a corpus whose annotations live
+in a tree of their own); ``<stem>.txt`` or ``<stem>.lab`` beside the audio (MFA's convention; a ``.lab`` holding
 an HTK time-aligned label file is not a transcript); a TextGrid beside the audio whose words
 tier gives the text: each run of touching labelled intervals is aligned within its own span
 (MFA's convention for utterance intervals), so pauses a transcriber marked stay pauses. A
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import re
 import fnmatch
+import gzip
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -67,23 +70,61 @@ def read_transcripts_file(path: str | Path) -> dict[str, str]:
     return table
 
 
-def find_transcript(audio: Path, table: dict[str, str] | None = None) -> Transcript:
+# A transcripts folder's files by kind, the first kind found for a stem winning (CGN: word
+# alignments .awd before orthographic utterances .ort)
+FOLDER_SUFFIXES = (".txt", ".lab", ".textgrid", ".awd", ".ort")
+
+
+def read_transcripts(path: str | Path) -> dict[str, str | Path]:
+    """What ``--transcripts`` names: stem -> text for an ``id|text`` file; stem -> transcript file
+    for a folder (searched recursively; ``x.awd.gz`` has the stem ``x``)."""
+    path = Path(path)
+    if not path.is_dir():
+        return read_transcripts_file(path)
+    files: dict[str, Path] = {}
+    rank: dict[str, int] = {}
+    for f in sorted(path.rglob("*")):
+        name = f.name.lower().removesuffix(".gz")
+        kind = next((k for k, suffix in enumerate(FOLDER_SUFFIXES) if name.endswith(suffix)), None)
+        stem = f.name.split(".", 1)[0]
+        if kind is not None and f.is_file() and kind < rank.get(stem, len(FOLDER_SUFFIXES)):
+            files[stem], rank[stem] = f, kind
+    if not files:
+        raise PhoneboundError("the transcripts folder holds no transcript", path,
+                              f"put <stem>.txt, .lab or .TextGrid files in it ({', '.join(FOLDER_SUFFIXES)}, or .gz of them)")
+    return files
+
+
+def find_transcript(audio: Path, table: dict[str, str | Path] | None = None) -> Transcript:
     """The transcript of ``audio`` (see the module doc), or a :class:`PhoneboundError` naming the fix."""
-    if table is not None and audio.stem in table:
-        return Transcript(((0.0, None, table[audio.stem]),), "transcripts file")
-    for suffix in (".txt", ".lab"):
-        candidate = audio.with_suffix(suffix)
-        if candidate.exists():
-            text = _decode(candidate.read_bytes())
-            if suffix == ".lab" and text.strip() and all(_HTK_LINE.match(x) for x in text.splitlines() if x.strip()):
-                continue  # a time-aligned label file
-            return Transcript(((0.0, None, " ".join(text.split())),), candidate.name)
-    for candidate in (audio.with_suffix(".TextGrid"), audio.with_suffix(".textgrid")):
-        if candidate.exists():
-            return _textgrid_transcript(candidate)
+    entry = table.get(audio.stem) if table is not None else None
+    if isinstance(entry, str):
+        return Transcript(((0.0, None, entry),), "transcripts file")
+    if isinstance(entry, Path):
+        found = _transcript_file(entry)
+        if found is not None:
+            return found
+    for candidate in (audio.with_suffix(".txt"), audio.with_suffix(".lab"), audio.with_suffix(".TextGrid"),
+                      audio.with_suffix(".textgrid")):
+        found = _transcript_file(candidate) if candidate.exists() else None
+        if found is not None:
+            return found
     where = "in the --transcripts file or " if table is not None else ""
     raise PhoneboundError("no transcript found", audio,
                           f"put its text {where}in {audio.stem}.txt beside it (or .lab, or a TextGrid with a words tier)")
+
+
+def _transcript_file(path: Path) -> Transcript | None:
+    """A .txt / .lab (its text) or a TextGrid (its words or speaker tiers); None for an HTK
+    time-aligned .lab, which is not a transcript."""
+    name = path.name.lower()
+    if name.removesuffix(".gz").endswith((".txt", ".lab")):
+        raw = path.read_bytes()
+        text = _decode(gzip.decompress(raw) if name.endswith(".gz") else raw)
+        if name.removesuffix(".gz").endswith(".lab") and text.strip() and all(_HTK_LINE.match(x) for x in text.splitlines() if x.strip()):
+            return None
+        return Transcript(((0.0, None, " ".join(text.split())),), path.name)
+    return _textgrid_transcript(path)
 
 
 def _textgrid_transcript(path: Path) -> Transcript:
