@@ -37,3 +37,12 @@ def test_alignment_needs_a_class_head(fixtures_dir):
 
     with pytest.raises(PhoneboundError):
         evaluate("spectral", fixtures_dir / "praatio", align="phones")
+
+
+def test_word_alignments_refuse_a_reference_of_speaker_tiers(shared_data):
+    # CGN's TextGrids hold one text tier per speaker: which is the utterance's is not known here,
+    # so words are not taken from them (a clear line, not another speaker's words)
+    from phonebound.errors import PhoneboundError
+
+    with pytest.raises(PhoneboundError, match="one text tier per speaker"):
+        evaluate("default", shared_data / "cgn_like", align="words", lang="nl")

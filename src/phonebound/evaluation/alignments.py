@@ -29,7 +29,11 @@ def reference_text(utt, text_kind: str, table: dict[str, str] | None = None) -> 
                               "evaluate on the corpus folder, or use --align phones")
     from ..alignment.transcripts import _textgrid_transcript
 
-    spans = _textgrid_transcript(Path(utt.annotation)).spans
+    transcript = _textgrid_transcript(Path(utt.annotation))
+    if transcript.speakers:  # which tier is this utterance's speaker is not known here
+        raise PhoneboundError("the reference TextGrid has one text tier per speaker, not a words tier", utt.annotation,
+                              "use --align phones, or give the words in an id|text --transcripts file")
+    spans = transcript.spans
     words = [text for start, end, text in spans if start < utt.end and end > utt.start]
     if not words:
         raise PhoneboundError("the words tier has no words in this utterance", utt.annotation, "check the words tier")
