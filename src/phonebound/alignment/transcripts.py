@@ -14,18 +14,18 @@ multi-speaker TextGrids, an interview transcribed in Praat) is one transcript pe
 
 from __future__ import annotations
 
-import re
 import fnmatch
 import gzip
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..corpus.textgrid import PHONE_TIER_NAMES
 from ..errors import PhoneboundError
 
 WORD_TIERS = ("words", "word", "text", "transcript", "transcription", "utterance", "utterances", "ortho", "orthography")
 # Interval tiers that are not a speaker's text: phone tiers, CGN's phonetic tiers, notes, our own output
-NOT_SPEAKER_TIERS = ("phones", "phone", "phons", "phonemes", "phoneme", "segments", "*_seg", "*_fon", "* - phones",
-                     "*-phones", "* - words", "background", "comment", "comments", "notes", "confidence")
+NOT_SPEAKER_TIERS = PHONE_TIER_NAMES + ("*_fon", "* - words", "background", "comment", "comments", "notes", "confidence")
 _HTK_LINE = re.compile(r"^\s*\d+(\.\d+)?\s+\d+(\.\d+)?\s+\S+")
 
 
