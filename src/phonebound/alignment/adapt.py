@@ -50,6 +50,10 @@ class PhoneStats:
             if len(x):
                 self._add(label, len(x), x.sum(0), (x * x).sum(0))
 
+    def add_alignment(self, feats: np.ndarray, phones, hop_s: float) -> None:
+        """The frames an alignment's phones (and pauses) received, on the ``hop_s`` grid."""
+        self.add(feats, frame_spans(phones, hop_s))
+
     def _add(self, label: str, n: float, s: np.ndarray, ss: np.ndarray) -> None:
         if label in self.n:
             self.n[label] += n

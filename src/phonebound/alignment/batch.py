@@ -37,7 +37,7 @@ from ..inference.batch import (
 )
 from ..dataset.executors import close_executor, make_executor
 from ..io_utils import atomic_write_text
-from .adapt import PhoneStats, SpeakerPhoneModels, frame_spans
+from .adapt import PhoneStats, SpeakerPhoneModels
 from .lexicon import Pronouncer
 from .recording import align_features
 from .transcripts import find_transcript, read_transcripts
@@ -193,7 +193,7 @@ def _stats_group_task(task) -> dict[str, PhoneStats]:
                 rec = align_features(detector, h, duration, text, options["text_kind"], pronouncer)
             except PhoneboundError:
                 continue
-            stats.setdefault(speaker, PhoneStats()).add(feats, frame_spans(rec.alignment.phones, hop))
+            stats.setdefault(speaker, PhoneStats()).add_alignment(feats, rec.alignment.phones, hop)
     return stats
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from ..audio.load import MIN_SECONDS
 from ..errors import PhoneboundError
 from ..inference.detector import Detector
-from .adapt import PhoneModels, PhoneStats, frame_spans
+from .adapt import PhoneModels, PhoneStats
 from .aligner import AlignedPhone, Alignment, AlignmentError, align_outputs
 from .emissions import AlignWeights, FrameOutputs
 from .lexicon import Pronouncer
@@ -137,7 +137,7 @@ def align(audio: str | Path | np.ndarray, text: str, lang: str | None = None, te
     scale = weights_of(detector).adapt
     if scale > 0:  # a corpus of one: the second pass with phone models adapted to this recording
         stats = PhoneStats()
-        stats.add(feats, frame_spans(rec.alignment.phones, detector.features_cfg.hop_s))
+        stats.add_alignment(feats, rec.alignment.phones, detector.features_cfg.hop_s)
         models = stats.fit(scale)
         if models is not None:
             rec = align_features(detector, heads, duration, transcript, text_kind, pronouncer, phone_models=models,

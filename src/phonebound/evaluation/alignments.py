@@ -40,12 +40,6 @@ def reference_text(utt, text_kind: str, table: dict[str, str] | None = None) -> 
     return " ".join(words)
 
 
-def aligned_boundaries(detector, heads: dict, duration: float, utt, text_kind: str, pronouncer,
-                       table: dict[str, str] | None = None, phone_models=None, feats=None) -> np.ndarray:
-    """The boundaries (s, utterance-relative) of the alignment of the utterance's reference text."""
-    return _aligned(detector, heads, duration, utt, text_kind, pronouncer, table, phone_models, feats).alignment.boundaries
-
-
 def _aligned(detector, heads, duration, utt, text_kind, pronouncer, table, phone_models=None, feats=None, weights=None):
     from ..alignment.recording import align_features
     from ..alignment.transcripts import Transcript
@@ -65,7 +59,7 @@ def corpus_alignments(detector, utts: list, text_kind: str, pronouncer, table: d
     pass uses. ``weights``: the aligner's (default: the model's own); ``inputs``: each utterance's
     (features, heads), when already computed; ``speakers``: each utterance's speaker (default: the
     folder of its audio, as ``align`` groups files)."""
-    from ..alignment.adapt import PhoneStats, SpeakerPhoneModels, frame_spans
+    from ..alignment.adapt import PhoneStats, SpeakerPhoneModels
     from ..alignment.recording import weights_of
 
     weights = weights or weights_of(detector)
@@ -91,7 +85,7 @@ def corpus_alignments(detector, utts: list, text_kind: str, pronouncer, table: d
         hop = detector.features_cfg.hop_s
         for (f, _), rec, speaker in zip(inputs, first, speakers):
             if not isinstance(rec, PhoneboundError):
-                stats.setdefault(speaker, PhoneStats()).add(f, frame_spans(rec.alignment.phones, hop))
+                stats.setdefault(speaker, PhoneStats()).add_alignment(f, rec.alignment.phones, hop)
         models = SpeakerPhoneModels.fit(stats, weights.adapt)
     final = one_pass(models) if models is not None else first
     return [(r if isinstance(r, PhoneboundError) else r.alignment.boundaries, h) for r, (_, h) in zip(final, inputs)]
