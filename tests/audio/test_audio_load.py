@@ -71,3 +71,20 @@ def test_missing_empty_and_non_audio_files_are_clear_errors(tmp_path):
     (tmp_path / "text.wav").write_text("not audio at all")
     with pytest.raises(AudioError, match="not readable as audio"):
         load_audio(tmp_path / "text.wav")
+
+
+def test_a_header_is_read_once_per_version_of_the_file(tmp_path, monkeypatch):
+    """segment asks for a file's header four times (grouping, length check, stream); the file is
+    opened once, and a file rewritten in between is read again."""
+    import phonebound.audio.load as load
+
+    opened = []
+    real_info = sf.info
+    monkeypatch.setattr(load.sf, "info", lambda p: opened.append(p) or real_info(p))
+    path = tmp_path / "a.wav"
+    sf.write(str(path), np.zeros(16000, np.float32), 16000)
+    assert [audio_info(path).frames for _ in range(4)] == [16000] * 4
+    assert len(opened) == 1
+    sf.write(str(tmp_path / "b.wav"), np.zeros(8000, np.float32), 16000)
+    (tmp_path / "b.wav").replace(path)  # rewritten as writers here do: a new file in its place
+    assert audio_info(path).frames == 8000 and len(opened) == 2

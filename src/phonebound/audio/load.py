@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +40,16 @@ def audio_info(path: str | Path) -> AudioInfo:
     path = Path(path)
     if not path.exists():
         raise AudioError("audio file not found", path, "check the path")
-    if path.stat().st_size == 0:
+    stat = path.stat()
+    if stat.st_size == 0:
         raise AudioError("audio file is empty (0 bytes)", path, "re-export or remove the file")
+    return _header_info(path, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4096)
+def _header_info(path: Path, inode: int, mtime_ns: int, size: int) -> AudioInfo:
+    """The header of one version of a file (a run asks for it several times per file: grouping,
+    the length check, the stream), read once; a file rewritten since is read again."""
     try:
         info = sf.info(str(path))
     except Exception as e:  # libsndfile's messages are terse; keep its reason
