@@ -13,8 +13,7 @@ from rich.markup import escape
 
 from .errors import PhoneboundError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Find phone boundaries in speech: build datasets, train, evaluate, segment.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
 # No markup by default: paths and messages may hold brackets ("phonebound[onnx]", "take[2].wav")
 # that Rich would swallow as tags; the few styled lines escape what they print.
 console = Console(stderr=True, soft_wrap=True, markup=False)
@@ -37,6 +36,20 @@ def user_errors(fn):
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from ._version import __version__
+
+        out.print(f"phonebound {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")) -> None:
+    """Find phone boundaries in speech: build datasets, train, evaluate, segment."""
 
 
 def _split_list(value: Optional[str]) -> tuple[str, ...]:
