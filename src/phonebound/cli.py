@@ -49,7 +49,7 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _options(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                           help="Print the version and exit.")) -> None:
-    """Find phone boundaries in speech: build datasets, train, evaluate, segment."""
+    """Find phone boundaries in speech: build datasets, train, evaluate, segment, align to transcripts."""
 
 
 def _split_list(value: Optional[str]) -> tuple[str, ...]:
