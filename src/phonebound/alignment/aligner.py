@@ -27,7 +27,11 @@ from .emissions import (
 from .graph import build_graph
 from .viterbi import viterbi
 
-WINDOW_FRAMES = 6000  # 60 s per search: its tables stay near 100 MB at speech rates
+WINDOW_FRAMES = 4000  # 40 s per search: its tables stay near 50 MB at speech rates
+# Of each window, only the words that end in its first two thirds are kept; the rest is aligned
+# again by the next window. Near a window's free end the path may squeeze in words not yet spoken
+# (or leave some out), and an error kept there carries into every later window.
+WINDOW_KEEP = 2 / 3
 WINDOW_PAUSE_FRAMES = 15  # a window ends in the most silent 150 ms of its second half
 MIN_PAUSE_FRAMES = 3  # a pause between words lasts 30 ms or more (shorter dips are closures)
 CONFIDENCE_RADIUS = 2  # frames around a phone's start where its boundary evidence is read
@@ -105,8 +109,8 @@ def align_outputs(outputs: FrameOutputs, words: list[Word], weights: AlignWeight
                        free_end=not last)
         if segs is None:
             raise AlignmentError("no alignment fits the audio (more phones than it can hold, or a stretch without speech)")
-        if not last:  # keep whole words up to the window's last one; the rest is aligned again
-            segs = _up_to_last_word(segs)
+        if not last:  # keep the whole words of the window's first part; the rest is aligned again
+            segs = _kept_words(segs, int(WINDOW_KEEP * (f1 - f0)))
         pieces.append((f0, w0, segs))
         if last:
             break
@@ -152,10 +156,17 @@ def _confidence(outputs: FrameOutputs, cls: int, start: int, end: int, first: bo
     return float(np.sqrt(fit * edge))
 
 
-def _up_to_last_word(segs):
-    """The segments before the path's last word (a silence's word is the word it precedes)."""
-    last_word = max((s[0].word for s in segs if not s[0].silence), default=-1)
-    keep = [s for s in segs if s[0].word < last_word]
+def _kept_words(segs, frames: int):
+    """The segments of the words that end within ``frames`` and before the path's last word (a
+    silence's word is the word it precedes); at least the words before the last one."""
+    ends: dict[int, int] = {}
+    for token, _, end, _ in segs:
+        if not token.silence:
+            ends[token.word] = end
+    last_word = max(ends, default=-1)
+    early = [w for w, end in ends.items() if end <= frames and w < last_word]
+    limit = max(early) if early else last_word - 1
+    keep = [s for s in segs if s[0].word <= limit]
     return keep or segs
 
 
