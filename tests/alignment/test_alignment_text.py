@@ -37,6 +37,18 @@ def test_pronouncer_takes_the_dictionary_then_the_lexicon_then_guesses():
     assert Pronouncer("en")("the").source == "lexicon"
 
 
+def test_dutch_diphthongs_are_one_phone():
+    """gruut's Dutch lexicon spells some diphthongs as two phones ("uit": only 'œː y t', 'œː ʏ t',
+    'ɔ ʏ t', 'œː t'), which forced a boundary inside the diphthong; CGN counts it as one phone."""
+    p = Pronouncer("nl")
+    assert p("uit").variants == (("œy", "t"), ("ɔʏ", "t"), ("œː", "t"))
+    assert p("bij").variants == (("b", "ɛi"), ("b", "ɛː"))  # 'b ɛ ɪ' was the same as 'b ɛi'
+    assert p("hout").variants == (("h", "ɑu", "t"),)
+    assert ("ɛi", "s") in p("ijs").variants and ("ɛ", "ɪ", "s") not in p("ijs").variants
+    assert p("nooit").variants == (("n", "ɔː", "i", "t"),)  # a vowel and a glide stay two
+    assert Pronouncer("en")("buy").variants == (("b", "aɪ"),)  # other languages as gruut spells them
+
+
 def test_transcript_words_expand_numbers_and_report_guesses():
     words, guessed, scheme = transcript_words("Zij zag 23 blorptaken.", "words", Pronouncer("nl"))
     texts = [w.text for w in words]

@@ -27,6 +27,11 @@ _MODULES = {"nl": "gruut_lang_nl", "en-us": "gruut_lang_en", "de-de": "gruut_lan
             "lb": "gruut_lang_lb", "sw": "gruut_lang_sw"}
 # Stress and syllable marks gruut writes on phones ('ˈn'); the phone is what follows.
 _MARKS = "ˈˌ'"
+# Diphthongs gruut's lexicon sometimes spells as two phones ('b ɛ ɪ' beside 'b ɛi' for "bij"; "uit"
+# only as 'œː y t', 'œː ʏ t', 'ɔ ʏ t'; "hout" 'h ɑ ɔ t'). A diphthong is one phone (CGN's E+, Y+, A+), so no boundary
+# may be forced inside it: each pair is written as one.
+DIPHTHONGS = {"nl": {("ɛ", "ɪ"): "ɛi", ("œː", "y"): "œy", ("œː", "ʏ"): "œy", ("ɔ", "ʏ"): "ɔʏ", ("ɑ", "u"): "ɑu",
+                     ("ɑ", "ɔ"): "ɑu"}}
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ class Lexicon:
         table = self._table()
         for form in (word, word.lower(), word.strip("'’"), word.lower().strip("'’")):
             if form in table:
-                return tuple(dict.fromkeys(clean(p.split()) for p in table[form]))
+                return tuple(dict.fromkeys(self._spelled(p.split()) for p in table[form]))
         return ()
 
     def guess(self, word: str) -> tuple[str, ...]:
@@ -88,7 +93,21 @@ class Lexicon:
             from gruut.g2p import GraphemesToPhonemes
 
             self._crf = GraphemesToPhonemes(self.dir / "g2p" / "model.crf")
-        return clean(self._crf(word.lower().strip("'’")))
+        return self._spelled(self._crf(word.lower().strip("'’")))
+
+    def _spelled(self, phones) -> tuple[str, ...]:
+        return merge_diphthongs(clean(phones), DIPHTHONGS.get(GRUUT_LANGS[self.lang.lower()], {}))
+
+
+def merge_diphthongs(phones: tuple[str, ...], pairs: dict[tuple[str, str], str]) -> tuple[str, ...]:
+    """``phones`` with each listed pair of neighbours written as its one phone."""
+    out: list[str] = []
+    for p in phones:
+        if out and (out[-1], p) in pairs:
+            out[-1] = pairs[(out[-1], p)]
+        else:
+            out.append(p)
+    return tuple(out)
 
 
 def clean(phones) -> tuple[str, ...]:
