@@ -49,6 +49,14 @@ def test_dutch_diphthongs_are_one_phone():
     assert Pronouncer("en")("buy").variants == (("b", "aɪ"),)  # other languages as gruut spells them
 
 
+def test_german_diphthongs_are_one_phone():
+    pytest.importorskip("gruut_lang_de", reason="German needs phonebound[langs] (gruut-lang-de)")
+    p = Pronouncer("de")
+    assert p("allein").variants == (("a", "l", "aɪ̯", "n"),)  # gruut: 'a l a ɪ n'
+    assert p("feuer").variants[0][:2] == ("f", "ɔʏ̯")  # gruut: 'f ɔ ʏ ə ʁ'
+    assert p("mein").variants == (("m", "aɪ̯", "n"),)  # as gruut spells most
+
+
 def test_transcript_words_expand_numbers_and_report_guesses():
     words, guessed, scheme = transcript_words("Zij zag 23 blorptaken.", "words", Pronouncer("nl"))
     texts = [w.text for w in words]

@@ -29,9 +29,11 @@ _MODULES = {"nl": "gruut_lang_nl", "en-us": "gruut_lang_en", "de-de": "gruut_lan
 _MARKS = "ˈˌ'"
 # Diphthongs gruut's lexicon sometimes spells as two phones ('b ɛ ɪ' beside 'b ɛi' for "bij"; "uit"
 # only as 'œː y t', 'œː ʏ t', 'ɔ ʏ t'; "hout" 'h ɑ ɔ t'). A diphthong is one phone (CGN's E+, Y+, A+), so no boundary
-# may be forced inside it: each pair is written as one.
+# may be forced inside it: each pair is written as one. (English 'ɔ ɪ' is "draw-ing": two vowels.)
 DIPHTHONGS = {"nl": {("ɛ", "ɪ"): "ɛi", ("œː", "y"): "œy", ("œː", "ʏ"): "œy", ("ɔ", "ʏ"): "ɔʏ", ("ɑ", "u"): "ɑu",
-                     ("ɑ", "ɔ"): "ɑu"}}
+                     ("ɑ", "ɔ"): "ɑu"},
+              # German: 'aɪ̯' as gruut spells it 953 times, 'a ɪ' 131 times ("allein")
+              "de-de": {("a", "ɪ"): "aɪ̯", ("a", "ʊ"): "aʊ̯", ("ɔ", "ʏ"): "ɔʏ̯", ("ɔ", "ɪ"): "ɔʏ̯"}}
 
 
 @dataclass(frozen=True)
