@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import struct
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
