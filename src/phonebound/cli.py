@@ -307,7 +307,7 @@ def align(
     output: Path = typer.Option(..., "--output", "-o", help="Output folder; mirrors the input tree."),
     lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language of the words: nl, en, de, fr, es, it, pt, ... (gruut's lexicon and G2P)."),
     text_kind: str = typer.Option("words", help="words (pronounced by --dictionary, then the lexicon and G2P of --lang) | phones (space-separated IPA, ARPAbet or SAMPA)."),
-    dictionary: Optional[Path] = typer.Option(None, help="Pronunciation dictionary: word<TAB>phone phone ... (MFA/CGN lexicon format); its entries come first."),
+    dictionary: Optional[Path] = typer.Option(None, help="Pronunciation dictionary: word<TAB>phone phone ... (MFA/CGN lexicon format; CGN's unspaced phones, dAt, are split); its entries come first."),
     transcripts: Optional[Path] = typer.Option(None, help="One file of id|text lines (LJSpeech/rhasspy metadata.csv; id = audio file name without extension), or a folder of <stem>.txt/.lab/.TextGrid files (also CGN's .awd.gz/.ort.gz) anywhere below it. Default: <stem>.txt or .lab beside each audio file, or a TextGrid with a words tier or one tier per speaker."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory, or 'accurate'; default: the bundled model."),
     format: str = typer.Option("long_textgrid", "--format", "-f", help="long_textgrid | short_textgrid | csv | json"),

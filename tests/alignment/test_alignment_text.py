@@ -133,3 +133,15 @@ def test_a_transcripts_folder_is_searched_by_stem(tmp_path):
     empty.mkdir()
     with pytest.raises(PhoneboundError, match="holds no transcript"):
         read_transcripts(empty)
+
+
+def test_a_cgn_lexicon_with_unspaced_phones_is_split_into_cgn_phones(tmp_path):
+    """CGN writes a word's phones without spaces (its lexicon, its _FON tiers): "bA+t" is b A+ t."""
+    cgn = tmp_path / "cgn.lex"
+    cgn.write_text("dat\tdAt\nbouwt\tbA+t\nverspreek\tv@r-'sprek\nhet\th@t\nhet\t@t\n", encoding="latin-1")
+    lexicon = read_dictionary(cgn)
+    assert lexicon["bouwt"] == (("b", "A+", "t"),) and lexicon["verspreek"] == (tuple("v@rsprek"),)
+    assert lexicon["het"] == (("h", "@", "t"), ("@", "t"))
+    mfa = tmp_path / "english.dict"  # spaced phones: a one-phone word stays one phone
+    mfa.write_text("ah\tAA\nawe\tAO\nthe\tDH AH0\n", encoding="utf-8")
+    assert read_dictionary(mfa)["ah"] == (("AA",),) and read_dictionary(mfa)["awe"] == (("AO",),)

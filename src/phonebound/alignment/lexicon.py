@@ -2,7 +2,8 @@
 
 A dictionary file has one pronunciation per line, ``word<TAB>phone phone …`` (MFA's and CGN's
 lexicon format); a word may have several lines (variants), and MFA's probability columns
-between the word and its phones are skipped. Words are matched case-insensitively.
+between the word and its phones are skipped. CGN writes a word's phones without spaces ("dAt",
+"bA+t"); such a transcription is split into CGN's phones. Words are matched case-insensitively.
 """
 
 from __future__ import annotations
@@ -15,6 +16,25 @@ from ..errors import PhoneboundError
 from .g2p import Pronunciations, lexicon
 
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
+# CGN's SAMPA phones (its lexicon and its _FON tiers write them without spaces), and the stress
+# and syllable marks its transcriptions may hold.
+CGN_PHONES = frozenset("pbtdkgfvszSZxGhNmnJlrwjIEAOY@iyuaeo2") | {"E+", "Y+", "A+", "E:", "Y:", "O:", "E~", "A~", "O~", "Y~"}
+_CGN_MARKS = "'\"-"
+
+
+def split_cgn_sampa(text: str) -> tuple[str, ...] | None:
+    """The phones of an unspaced CGN SAMPA transcription ("bA+t" -> b A+ t); None where ``text``
+    is not one (an ARPAbet or IPA symbol)."""
+    text = "".join(ch for ch in text if ch not in _CGN_MARKS)
+    phones: list[str] = []
+    i = 0
+    while i < len(text):
+        symbol = text[i:i + 2] if text[i:i + 2] in CGN_PHONES else text[i]
+        if symbol not in CGN_PHONES:
+            return None
+        phones.append(symbol)
+        i += len(symbol)
+    return tuple(phones) or None
 
 
 def read_dictionary(path: str | Path) -> dict[str, tuple[tuple[str, ...], ...]]:
@@ -42,6 +62,9 @@ def read_dictionary(path: str | Path) -> dict[str, tuple[tuple[str, ...], ...]]:
             entries[word.lower()].append(tuple(fields))
     if not entries:
         raise PhoneboundError("the dictionary has no entries", path, "write one pronunciation per line: word<TAB>phone phone ...")
+    if all(len(v) == 1 for variants in entries.values() for v in variants):  # no spaces anywhere: CGN's layout
+        # (a spaced dictionary's one-phone words, such as ARPAbet "ah AA", are never split)
+        entries = {w: list(dict.fromkeys(split_cgn_sampa(v[0]) or v for v in variants)) for w, variants in entries.items()}
     return {w: tuple(v) for w, v in entries.items()}
 
 
