@@ -167,3 +167,26 @@ def test_align_a_cgn_corpus_from_its_annotation_tree(tmp_path, shared_data):
     hyp = [s for s, _, label in tiers["N01004 - phones"].entries if label]
     hits = len(match_boundaries(np.array(ref), np.array(hyp), 0.02).ref_idx)
     assert hits / len(ref) > 0.9
+
+
+def test_align_a_cgn_corpus_with_its_own_lexicon(tmp_path, shared_data):
+    """A CGN user's pronunciations come from CGN (its lexicon, its _FON tiers), written without
+    spaces; aligned with them, every phone is CGN's SAMPA and no word is guessed."""
+    cgn = shared_data / "cgn_like" / "data"
+    lexicon = set()
+    for awd in (cgn / "annot" / "text" / "awd").rglob("*.awd.gz"):
+        tiers = {t.name: t for t in read_textgrid(awd).tiers}
+        for name in [n for n in tiers if n + "_FON" in tiers]:
+            words = [w for _, _, w in tiers[name].entries if w.strip()]
+            fon = [f for _, _, f in tiers[name + "_FON"].entries if f.strip()]
+            lexicon |= {f"{w.lower()}\t{f}" for w, f in zip(words, fon)}
+    (tmp_path / "cgn.lex").write_text("\n".join(sorted(lexicon)) + "\n", encoding="latin-1")
+    out = tmp_path / "out"
+    result = run(cgn / "audio", "-o", out, "--lang", "nl", "--dictionary", tmp_path / "cgn.lex",
+                 "--transcripts", cgn / "annot" / "text" / "awd")
+    assert result.exit_code == 0, result.output
+    assert "pronounced by the G2P model" not in result.output  # every word found in the lexicon
+    tiers = {t.name: t for t in read_textgrid(out / "wav" / "comp-o" / "nl" / "fn010000.TextGrid").tiers}
+    phones = [label for _, _, label in tiers["N01000 - phones"].entries if label]
+    seg = [label for _, _, label in tiers["N01000_SEG"].entries if label.strip()]
+    assert phones == seg  # the lexicon's phones, as CGN's own segmentation labels them
