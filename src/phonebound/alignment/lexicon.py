@@ -13,28 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import PhoneboundError
+from ..phones.ipa import split_cgn_sampa
 from .g2p import Pronunciations, lexicon
 
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
-# CGN's SAMPA phones (its lexicon and its _FON tiers write them without spaces), and the stress
-# and syllable marks its transcriptions may hold.
-CGN_PHONES = frozenset("pbtdkgfvszSZxGhNmnJlrwjIEAOY@iyuaeo2") | {"E+", "Y+", "A+", "E:", "Y:", "O:", "E~", "A~", "O~", "Y~"}
-_CGN_MARKS = "'\"-"
-
-
-def split_cgn_sampa(text: str) -> tuple[str, ...] | None:
-    """The phones of an unspaced CGN SAMPA transcription ("bA+t" -> b A+ t); None where ``text``
-    is not one (an ARPAbet or IPA symbol)."""
-    text = "".join(ch for ch in text if ch not in _CGN_MARKS)
-    phones: list[str] = []
-    i = 0
-    while i < len(text):
-        symbol = text[i:i + 2] if text[i:i + 2] in CGN_PHONES else text[i]
-        if symbol not in CGN_PHONES:
-            return None
-        phones.append(symbol)
-        i += len(symbol)
-    return tuple(phones) or None
 
 
 def read_dictionary(path: str | Path) -> dict[str, tuple[tuple[str, ...], ...]]:

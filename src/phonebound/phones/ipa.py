@@ -39,6 +39,27 @@ SAMPA_IPA = {
     "eI": "eɪ", "aI": "aɪ", "OI": "ɔɪ", "@U": "əʊ", "aU": "aʊ", "I@": "ɪə", "e@": "eə", "U@": "ʊə",
 }
 
+# CGN's own phones among SAMPA_IPA's (its lexicon and its _FON tiers write a word's phones without
+# spaces), and the stress and syllable marks its transcriptions may hold.
+CGN_PHONES = frozenset("pbtdkgfvszSZxGhNmnJlrwjIEAOY@iyuaeo2") | {"E+", "Y+", "A+", "E:", "Y:", "O:", "E~", "A~", "O~", "Y~"}
+_CGN_MARKS = "'\"-"
+
+
+def split_cgn_sampa(text: str) -> tuple[str, ...] | None:
+    """The phones of an unspaced CGN SAMPA transcription ("bA+t" -> b A+ t); None where ``text``
+    is not one (an ARPAbet or IPA symbol)."""
+    text = "".join(ch for ch in text if ch not in _CGN_MARKS)
+    phones: list[str] = []
+    i = 0
+    while i < len(text):
+        symbol = text[i:i + 2] if text[i:i + 2] in CGN_PHONES else text[i]
+        if symbol not in CGN_PHONES:
+            return None
+        phones.append(symbol)
+        i += len(symbol)
+    return tuple(phones) or None
+
+
 # Affricates written without a tie bar in IPA corpora (one label, one phone).
 _AFFRICATES = {"ts": "t͡s", "dz": "d͡z", "tʃ": "t͡ʃ", "dʒ": "d͡ʒ", "tɕ": "t͡ɕ", "dʑ": "d͡ʑ", "tʂ": "t͡ʂ",
                "dʐ": "d͡ʐ", "pf": "p͡f", "tɬ": "t͡ɬ", "dɮ": "d͡ɮ", "ʧ": "t͡ʃ", "ʤ": "d͡ʒ", "ʦ": "t͡s",
