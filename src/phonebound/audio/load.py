@@ -38,9 +38,10 @@ def is_audio_file(path: Path) -> bool:
 def audio_info(path: str | Path) -> AudioInfo:
     """Header facts of an audio file; raises :class:`AudioError` when it cannot be read."""
     path = Path(path)
-    if not path.exists():
-        raise AudioError("audio file not found", path, "check the path")
-    stat = path.stat()
+    try:
+        stat = path.stat()  # one system call: a run asks for each file's header several times
+    except (FileNotFoundError, NotADirectoryError):
+        raise AudioError("audio file not found", path, "check the path") from None
     if stat.st_size == 0:
         raise AudioError("audio file is empty (0 bytes)", path, "re-export or remove the file")
     return _header_info(path, stat.st_ino, stat.st_mtime_ns, stat.st_size)
