@@ -315,6 +315,7 @@ def align(
     link_audio: bool = typer.Option(False, help="Put a link to each recording beside its output, so that OUT is a corpus `build` reads."),
     adapt: bool = typer.Option(True, help="Two passes: the second with phone models adapted to the corpus's own speech and to each speaker's (fitted on the first pass's alignments of up to 10 min of it). --no-adapt: one pass, the detector alone."),
     speaker_regex: Optional[str] = typer.Option(None, help="Regex on each file's path relative to its input folder; group 1 names the speaker (default: one speaker per folder, as MFA)."),
+    phone_set: Optional[str] = typer.Option(None, help="Write the phones in ipa | cgn (CGN's SAMPA: E+, a, G ...) | arpabet (CMUdict's 39, as MFA's English); default: as the transcript, dictionary or G2P (IPA) gives them."),
     overwrite: bool = typer.Option(False, help="Redo files whose output exists."),
 ):
     """Align recordings to their transcripts: labelled words and phones (TextGrid tiers words, phones, confidence)."""
@@ -323,7 +324,7 @@ def align(
     single = len(inputs) == 1 and inputs[0].is_file()
     s = align_paths(inputs, output, lang=lang, text_kind=text_kind, dictionary=dictionary, transcripts=transcripts,
                     model=model, fmt=format, jobs=jobs, overwrite=overwrite, progress=sys.stderr.isatty(),
-                    link_audio=link_audio, adapt=adapt, speaker_regex=speaker_regex)
+                    link_audio=link_audio, adapt=adapt, speaker_regex=speaker_regex, phone_set=phone_set)
     if single and s.skipped:
         raise PhoneboundError(s.skipped[0][1], s.skipped[0][0])
     out.print(f"aligned {s.written} recording(s) ({s.audio_seconds / 60:.1f} min of audio, {s.phones} phones) "

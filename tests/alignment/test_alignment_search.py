@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from phonebound.alignment.aligner import AlignmentError, Word, align_outputs
+from phonebound.alignment.aligner import AlignedPhone, Alignment, AlignmentError, Word, align_outputs
 from phonebound.alignment.emissions import AlignWeights, FrameOutputs
 from phonebound.alignment.graph import build_graph
 from phonebound.alignment.viterbi import viterbi
@@ -124,3 +124,12 @@ def test_a_transcript_longer_than_the_audio_is_refused():
         align_outputs(outputs, [Word("x", (tuple("abcdefg"),))])
     with pytest.raises(AlignmentError, match="no words"):
         align_outputs(outputs, [])
+
+
+def test_an_alignment_is_written_in_another_phone_set():
+    arpabet = Alignment(0.4, [AlignedPhone(0.0, 0.1, "", -1, 1.0), AlignedPhone(0.1, 0.2, "HH", 0, 0.9),
+                              AlignedPhone(0.2, 0.3, "AH0", 0, 0.8), AlignedPhone(0.3, 0.4, "JH", 0, 0.7)])
+    assert [p.label for p in arpabet.in_phone_set("ipa").phones] == ["", "h", "ʌ", "d͡ʒ"]
+    assert [p.label for p in arpabet.in_phone_set("cgn").phones] == ["", "h", "V", "dZ"]
+    assert arpabet.in_phone_set(None) is arpabet
+    assert [p.start for p in arpabet.in_phone_set("ipa").phones] == [p.start for p in arpabet.phones]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from phonebound.phones.features import FEATURE_NAMES, N_FEATURES, phone_features
-from phonebound.phones.ipa import to_ipa
+from phonebound.phones.ipa import ARPABET_IPA, CGN_PHONES, from_ipa, to_ipa
 
 
 @pytest.mark.parametrize("label,scheme,ipa", [
@@ -17,6 +17,24 @@ from phonebound.phones.ipa import to_ipa
 ])
 def test_to_ipa(label, scheme, ipa):
     assert to_ipa(label, scheme) == ipa
+
+
+def test_every_cgn_and_cmudict_phone_is_written_back_as_it_was_read():
+    assert all(from_ipa(to_ipa(p, "sampa"), "cgn") == p for p in CGN_PHONES)
+    cmudict = [a for a in ARPABET_IPA if a not in {"ax", "ax-h", "axr", "ix", "ux", "q", "dx", "hv", "nx", "em", "en", "eng",
+                                                   "el", "bcl", "dcl", "gcl", "pcl", "tcl", "kcl"}]
+    assert len(cmudict) == 39
+    assert all(from_ipa(to_ipa(a, "arpabet"), "arpabet") == a.upper() for a in cmudict)
+
+
+@pytest.mark.parametrize("ipa,phone_set,written", [
+    ("aː", "cgn", "a"), ("øː", "cgn", "2"), ("ɹ", "cgn", "r"), ("ɛi", "cgn", "E+"), ("œy", "cgn", "Y+"),
+    ("ɣ", "cgn", "G"), ("ʔ", "cgn", "?"), ("ɔː", "cgn", "O:"),  # gruut's Dutch as CGN writes it
+    ("ə", "arpabet", "AH"), ("ə˞", "arpabet", "ER"), ("t͡ʃ", "arpabet", "CH"), ("ɑː", "arpabet", "AA"),
+    ("ɛ", "ipa", "ɛ"), ("", "cgn", ""), ("ʘ", "arpabet", "ʘ"),  # a click has no ARPAbet: kept
+])
+def test_ipa_written_in_other_phone_sets(ipa, phone_set, written):
+    assert from_ipa(ipa, phone_set) == written
 
 
 def feature(values: np.ndarray, name: str) -> int:

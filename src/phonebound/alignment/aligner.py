@@ -1,15 +1,15 @@
 """Place a transcript's words and phones in a recording (forced alignment).
 
 :func:`align_outputs` takes the detector's frame outputs and the transcript's pronunciations and
-returns the best alignment under :mod:`.emissions`' scores. Recordings longer than a window (a
-minute) are aligned window by window, each window ending in the most confident pause near its
-end and keeping whole words up to its last one, so memory stays bounded whatever the length and
+returns the best alignment under :mod:`.emissions`' scores. Recordings longer than a window
+(40 s) are aligned window by window, each window ending in the most confident pause near its
+end and keeping the whole words of its first two thirds, so memory stays bounded whatever the length and
 a misplaced stretch cannot drag the rest of an hour-long file with it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,6 +24,8 @@ from .emissions import (
     token_classes,
     token_emissions,
 )
+from ..phones.classes import guess_scheme
+from ..phones.ipa import from_ipa, to_ipa
 from .graph import build_graph
 from .viterbi import viterbi
 
@@ -67,6 +69,15 @@ class Alignment:
     def boundaries(self) -> np.ndarray:
         """Phone boundaries (every phone or silence start but the first), seconds."""
         return np.array([p.start for p in self.phones[1:]], np.float64)
+
+    def in_phone_set(self, phone_set: str | None) -> Alignment:
+        """The same alignment, its phones written in ``phone_set`` (ipa, cgn or arpabet; None: as
+        the transcript, dictionary or G2P gave them)."""
+        if phone_set is None:
+            return self
+        scheme = guess_scheme([p.label for p in self.phones if p.label])
+        return replace(self, phones=[replace(p, label=from_ipa(to_ipa(p.label, scheme), phone_set))
+                                     for p in self.phones])
 
 
 class AlignmentError(ValueError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from ..inference.batch import (
 )
 from ..dataset.executors import close_executor, make_executor
 from ..io_utils import atomic_write_text
+from ..phones.ipa import PHONE_SETS
 from .adapt import PhoneStats, SpeakerPhoneModels
 from .lexicon import Pronouncer
 from .recording import align_features
@@ -59,13 +60,15 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
                 dictionary: str | Path | None = None, transcripts: str | Path | None = None,
                 model: str | Path | None = None, fmt: str = "long_textgrid", jobs: int = 1, overwrite: bool = False,
                 progress: bool = False, link_audio: bool = False, group_seconds: float = 120.0,
-                adapt: bool = True, speaker_regex: str | None = None) -> AlignSummary:
+                adapt: bool = True, speaker_regex: str | None = None, phone_set: str | None = None) -> AlignSummary:
     """Align every recording under ``inputs`` to its transcript, into ``out`` (see the module doc).
     ``link_audio`` puts a link to each recording beside its output, so that ``out`` is a corpus
     ``build`` reads (aligned speech to train on). ``adapt``: two passes, the second with phone
     models adapted to the corpus and its speakers (:mod:`.adapt`); False: one pass with the detector
     alone. ``speaker_regex``: the first group it finds in a file's path relative to the corpus names
-    the speaker (as ``build --speaker-regex``); default: the file's folder."""
+    the speaker (as ``build --speaker-regex``); default: the file's folder. ``phone_set``: the
+    phones are written in ipa, cgn or arpabet (:data:`~phonebound.phones.ipa.PHONE_SETS`); None:
+    as the transcript, dictionary or G2P gave them."""
     from .recording import transcript_pronouncer
 
     t0 = time.perf_counter()
@@ -74,14 +77,16 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
     if not pairs:
         raise PhoneboundError("no audio files found", ", ".join(map(str, inputs)), "give audio files or folders holding them")
     _check_regex(speaker_regex)
+    if phone_set is not None and phone_set not in PHONE_SETS:
+        raise PhoneboundError(f"unknown phone set {phone_set!r}", fix=f"give --phone-set {' | '.join(PHONE_SETS)}")
     transcript_pronouncer(lang, dictionary, text_kind)  # an unknown language or a bad dictionary fails now
     table = read_transcripts(transcripts) if transcripts else None
     check_batch_output_dir(out)
     settings = {"model": str(model or "default"), "format": fmt, "lang": lang, "text_kind": text_kind,
                 "dictionary": str(dictionary) if dictionary else None,
                 "transcripts": str(transcripts) if transcripts else None, "adapt": adapt}
-    if speaker_regex:  # absent when unused, so that earlier runs' settings still match
-        settings["speaker_regex"] = speaker_regex
+    # absent when unused, so that earlier runs' settings still match
+    settings |= {k: v for k, v in (("speaker_regex", speaker_regex), ("phone_set", phone_set)) if v}
     check_settings(out, settings, overwrite, name="align_config.json")
     summary = AlignSummary(out)
     if overwrite:
@@ -89,7 +94,8 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
     todo = pending(pairs, summary, overwrite)
     options = {"model": str(model) if model is not None else None, "backend": "torch", "threads": 1 if jobs > 1 else 0,
                "fmt": fmt, "lang": lang, "text_kind": text_kind, "dictionary": str(dictionary) if dictionary else None,
-               "table": table, "link_audio": link_audio, "out": str(out), "speaker_regex": speaker_regex}
+               "table": table, "link_audio": link_audio, "out": str(out), "speaker_regex": speaker_regex,
+               "phone_set": phone_set}
 
     def accept(record: dict[str, Any]) -> None:
         summary.written += 1
@@ -214,6 +220,7 @@ def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[
             recs = [align_features(detector, h, duration, text, options["text_kind"], pronouncer,
                                    phone_models=adapted.of(speaker) if adapted else None, feats=feats)
                     for speaker, text in voices(transcript, target, options)]
+            recs = [replace(rec, alignment=rec.alignment.in_phone_set(options.get("phone_set"))) for rec in recs]
             Path(target).parent.mkdir(parents=True, exist_ok=True)
             writer(recs, Path(target), {"file": audio, "model": str(detector.path or detector.name)})
             if options["link_audio"]:

@@ -113,12 +113,13 @@ def transcript_pronouncer(lang: str | None, dictionary: str | Path | None, text_
 
 def align(audio: str | Path | np.ndarray, text: str, lang: str | None = None, text_kind: str = "words",
           model: str | Path | Detector | None = None, dictionary: str | Path | None = None,
-          sample_rate: int | None = None, channel: int | None = None) -> Alignment:
+          sample_rate: int | None = None, channel: int | None = None, phone_set: str | None = None) -> Alignment:
     """Align one recording (a path, or an array with ``sample_rate``) to ``text``.
 
     Returns an :class:`~.aligner.Alignment`: ``phones`` (start, end, label, word, confidence;
     silences labelled ''), ``words`` (start, end, text), ``boundaries``, ``guessed`` (words whose
-    pronunciation came from the G2P model). Two passes, as ``phonebound align`` makes over a corpus,
+    pronunciation came from the G2P model). ``phone_set``: its phones written in ipa, cgn or
+    arpabet (None: as the dictionary, G2P or ``text`` gave them). Two passes, as ``phonebound align`` makes over a corpus,
     the recording being its own corpus. Raises PhoneboundError when it cannot be aligned."""
     from ..inference.detector import load_detector
     from ..inference.segment import recording_features, signal_of
@@ -142,4 +143,4 @@ def align(audio: str | Path | np.ndarray, text: str, lang: str | None = None, te
         if models is not None:
             rec = align_features(detector, heads, duration, transcript, text_kind, pronouncer, phone_models=models,
                                  feats=feats)
-    return rec.alignment
+    return rec.alignment.in_phone_set(phone_set)

@@ -94,3 +94,32 @@ def to_ipa(label: str, scheme: str = "auto") -> str:
     core = s.rstrip("ːˑ")  # a long affricate (tʃː) is still one affricate
     s = _AFFRICATES.get(core, core) + s[len(core):]
     return "".join(_LOOKALIKES.get(ch, ch) for ch in s)
+
+
+# IPA -> the phone sets `align --phone-set` writes. CGN writes the Dutch long vowels without a
+# length mark (a e o i u y 2) and has one r; a symbol CGN lacks is written in SAMPA where SAMPA has it.
+PHONE_SETS = ("ipa", "cgn", "arpabet")
+_IPA_CGN = {ipa: s for s, ipa in SAMPA_IPA.items() if s not in CGN_PHONES} | {
+    ipa: s for s, ipa in SAMPA_IPA.items() if s in CGN_PHONES} | {
+    "aː": "a", "eː": "e", "oː": "o", "iː": "i", "uː": "u", "yː": "y", "øː": "2", "ʏː": "Y:", "ɑː": "a",
+    "ɹ": "r", "ʁ": "r", "ʀ": "r", "ʋ": "w", "ɦ": "h", "ɱ": "m", "ɲ": "J", "œy": "Y+", "ɛɪ": "E+", "ɑʊ": "A+",
+    "ɛi̯": "E+", "œy̯": "Y+", "ɑu̯": "A+"}
+# CMUdict's 39 phones (MFA's English ARPAbet), stress digits dropped.
+_CMUDICT = set("aa ae ah ao aw ay b ch d dh eh er ey f g hh ih iy jh k l m n ng ow oy p r s sh t th uh uw v w y z zh".split())
+_IPA_ARPABET = {ipa: a.upper() for a, ipa in ARPABET_IPA.items() if a in _CMUDICT} | {
+    "ə": "AH", "ɐ": "AH", "ə˞": "ER", "ɜ": "ER", "a": "AA", "ɒ": "AA", "e": "EY", "o": "OW", "r": "R", "ʁ": "R",
+    "ɾ": "T", "ʔ": "T", "ɫ": "L", "m̩": "M", "n̩": "N", "l̩": "L", "ɦ": "HH", "x": "HH", "ɨ": "IH", "ʉ": "UW"}
+_PHONE_SET_MAPS = {"cgn": _IPA_CGN, "arpabet": _IPA_ARPABET}
+
+
+def from_ipa(ipa: str, phone_set: str) -> str:
+    """An IPA segment written in ``phone_set`` (one of PHONE_SETS): as it is, else without its
+    length mark and diacritics (eː -> e), else unchanged (a phone the set has no symbol for)."""
+    if phone_set == "ipa" or not ipa:
+        return ipa
+    table = _PHONE_SET_MAPS[phone_set]
+    if ipa in table:
+        return table[ipa]
+    bare = "".join(ch for ch in unicodedata.normalize("NFD", ipa)
+                   if not unicodedata.combining(ch) and ch not in "ːˑʰʷʲˠˤ˞ʼ")
+    return table.get(unicodedata.normalize("NFC", bare), ipa)
