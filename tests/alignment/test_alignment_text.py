@@ -49,6 +49,31 @@ def test_dutch_diphthongs_are_one_phone():
     assert Pronouncer("en")("buy").variants == (("b", "aɪ"),)  # other languages as gruut spells them
 
 
+def test_gruuts_garbled_dutch_entries_are_not_pronunciations():
+    """523 of gruut's Dutch pronunciations hold 's u p ə', the remains of a superscript schwa's
+    markup (<sup>ə</sup>): "erg" was only 'ɛ ɹ s u p ə', three phones too many, and its G2P model
+    learnt the same ("half" 'h ɑ s u p ə')."""
+    p = Pronouncer("nl")
+    assert p("kerk").variants == (("k", "ɛ", "ɹ", "k"),)  # 'k ɛ ɹ s u p ə' dropped
+    assert p("erg").variants == (("ɛ", "ɹ", "x"),) and p("erg").source == "guessed"  # no entry left
+    assert p("half").variants == (("h", "ɑ", "l", "f"),)
+    assert p("markt").variants == (("m", "ɑ", "ɹ", "k", "t"),)  # guessed: its letters k, t spelled
+    assert p("twaalf").variants == (("t", "w", "aː", "l", "f"), ("t", "w", "aː", "l", "ə", "f"))
+    assert p("soep").variants == (("s", "u", "p"),)  # a real soup stays
+
+
+def test_variants_far_from_the_spelling_are_dropped():
+    """gruut gives "zo" the expansion of zondag and "wandelpad" the fragment 'd ɔ l'; the search
+    would take one wherever it fits better."""
+    p = Pronouncer("nl")
+    assert p("zo").variants == (("z", "o"),)
+    assert p("wandelpad").variants == (("w", "ɑ", "n", "d", "ə", "l", "p", "ɑ", "t"),)
+    assert ("t", "ɹ", "ʏ", "s", "t", "ə", "n") in p("welterusten").variants  # a reduced form stays
+    assert len(p("Noorwegen").variants) == 4
+    assert Pronouncer("en")("rep").variants == (("ɹ", "ɛ", "p"),)  # not 'representative'
+    assert Pronouncer("en")("read").variants == (("ɹ", "i", "d"), ("ɹ", "ɛ", "d"))
+
+
 def test_german_diphthongs_are_one_phone():
     pytest.importorskip("gruut_lang_de", reason="German needs phonebound[langs] (gruut-lang-de)")
     p = Pronouncer("de")

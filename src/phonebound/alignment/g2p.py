@@ -8,6 +8,7 @@ sentence pipeline takes ~45 ms per sentence, too slow for an hour of prompts in 
 
 from __future__ import annotations
 
+import difflib
 import re
 import sqlite3
 import unicodedata
@@ -34,6 +35,14 @@ DIPHTHONGS = {"nl": {("ɛ", "ɪ"): "ɛi", ("œː", "y"): "œy", ("œː", "ʏ"): 
                      ("ɑ", "ɔ"): "ɑu"},
               # German: 'aɪ̯' as gruut spells it 953 times, 'a ɪ' 131 times ("allein")
               "de-de": {("a", "ɪ"): "aɪ̯", ("a", "ʊ"): "aʊ̯", ("ɔ", "ʏ"): "ɔʏ̯", ("ɔ", "ɪ"): "ɔʏ̯"}}
+# gruut's Dutch lexicon lost the epenthetic schwa of 523 pronunciations to the markup around it:
+# "elf" ɛlᵊf, its ə written <sup>ə</sup>, became 'ɛ l s u p ə' (the consonant after it lost too);
+# "erg", "zorg", "park" have no other entry, and its G2P model learnt the same ("half" 'h ɑ s u p ə').
+# Such a lexicon entry is dropped; in a guess, the letters that produced the markup are spelled
+# letter by letter.
+_MARKUP = ("s", "u", "p", "ə")
+_LETTER_PHONES = {"nl": {"b": "b", "c": "k", "d": "d", "e": "ə", "f": "f", "g": "x", "h": "h", "j": "j", "k": "k", "l": "l",
+                         "m": "m", "n": "n", "p": "p", "r": "ɹ", "s": "s", "t": "t", "v": "v", "w": "w", "z": "z"}}
 
 
 @dataclass(frozen=True)
@@ -87,18 +96,57 @@ class Lexicon:
         table = self._table()
         for form in (word, word.lower(), word.strip("'’"), word.lower().strip("'’")):
             if form in table:
-                return tuple(dict.fromkeys(self._spelled(p.split()) for p in table[form]))
+                variants = (self._spelled(p.split()) for p in table[form])
+                return self._plausible(tuple(dict.fromkeys(v for v in variants if not _garbled(v, word))), word)
         return ()
 
+    def _plausible(self, variants: tuple[tuple[str, ...], ...], word: str) -> tuple[tuple[str, ...], ...]:
+        """``variants`` without those far from the word's spelling. gruut's lexicon gives some short
+        words the expansion of an abbreviation they share ("zo" 'z ɔ n d ɑ x', zondag; "rep"
+        'ɹ ɛ p ɹ i z ɛ t ə t ɪ v') and some compounds a fragment ("wandelpad" 'd ɔ l'); the search
+        would take one wherever it fits better. Where the variants' lengths differ by 3 phones or
+        more, one whose phones in common with the G2P's guess are fewer than half of the longer of
+        the two is dropped (the closest stays)."""
+        if len(variants) < 2 or max(map(len, variants)) - min(map(len, variants)) < 3:
+            return variants
+        guess = self.guess(word)
+        similarity = [sum(b.size for b in difflib.SequenceMatcher(None, v, guess, autojunk=False).get_matching_blocks())
+                      / max(len(v), len(guess), 1) for v in variants]
+        return tuple(v for v, r in zip(variants, similarity) if r >= 0.5 or r == max(similarity))
+
     def guess(self, word: str) -> tuple[str, ...]:
+        """gruut's G2P guess, its phones for each letter of ``word``; letters whose phones hold
+        the lexicon's markup (_MARKUP) are spelled letter by letter instead."""
         if self._crf is None:
             from gruut.g2p import GraphemesToPhonemes
 
             self._crf = GraphemesToPhonemes(self.dir / "g2p" / "model.crf")
-        return self._spelled(self._crf(word.lower().strip("'’")))
+        letters = unicodedata.normalize("NFC", word.lower().strip("'’"))
+        per_letter = [[p for p in self._crf.decode_string(tag).split(self._crf.phoneme_join) if p != self._crf.eps_phoneme]
+                      for tag in self._crf.crf_tagger.tag(self._crf.word2features(letters))]
+        phones = [clean(ps) for ps in per_letter]
+        if _garbled(tuple(p for ps in phones for p in ps), word):
+            flat = [(i, p) for i, ps in enumerate(phones) for p in ps]
+            marked = {i for k in range(len(flat) - 3) if tuple(p for _, p in flat[k:k + 4]) == _MARKUP
+                      for i, _ in flat[k:k + 4]}
+            spell = _LETTER_PHONES.get(GRUUT_LANGS[self.lang.lower()], {})
+            out: list[str] = []
+            for i, (ch, ps) in enumerate(zip(letters, phones)):
+                if i not in marked:
+                    out += ps
+                elif ch in spell and (not out or out[-1] != spell[ch]):  # "ll" is one l
+                    out.append(spell[ch])
+            return self._spelled(out)
+        return self._spelled([p for ps in phones for p in ps])
 
     def _spelled(self, phones) -> tuple[str, ...]:
         return merge_diphthongs(clean(phones), DIPHTHONGS.get(GRUUT_LANGS[self.lang.lower()], {}))
+
+
+def _garbled(phones: tuple[str, ...], word: str) -> bool:
+    """Whether ``phones`` hold gruut's lost markup (_MARKUP) where ``word`` spells no "soep"/"sup"."""
+    text = " ".join(phones)
+    return " ".join(_MARKUP) in text and not any(s in word.lower() for s in ("soep", "sup", "soup"))
 
 
 def merge_diphthongs(phones: tuple[str, ...], pairs: dict[tuple[str, str], str]) -> tuple[str, ...]:
