@@ -132,4 +132,6 @@ def test_an_alignment_is_written_in_another_phone_set():
     assert [p.label for p in arpabet.in_phone_set("ipa").phones] == ["", "h", "ʌ", "d͡ʒ"]
     assert [p.label for p in arpabet.in_phone_set("cgn").phones] == ["", "h", "V", "dZ"]
     assert arpabet.in_phone_set(None) is arpabet
+    with pytest.raises(ValueError, match="unknown phone set 'timit'"):
+        arpabet.in_phone_set("timit")
     assert [p.start for p in arpabet.in_phone_set("ipa").phones] == [p.start for p in arpabet.phones]

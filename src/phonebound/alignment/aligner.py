@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..phones.classes import guess_scheme
+from ..phones.ipa import from_ipa, to_ipa
 from .emissions import (
     MAX_PHONE_FRAMES,
     SILENCE_CLASS,
@@ -24,8 +26,6 @@ from .emissions import (
     token_classes,
     token_emissions,
 )
-from ..phones.classes import guess_scheme
-from ..phones.ipa import from_ipa, to_ipa
 from .graph import build_graph
 from .viterbi import viterbi
 

@@ -122,22 +122,12 @@ class Lexicon:
 
             self._crf = GraphemesToPhonemes(self.dir / "g2p" / "model.crf")
         letters = unicodedata.normalize("NFC", word.lower().strip("'’"))
-        per_letter = [[p for p in self._crf.decode_string(tag).split(self._crf.phoneme_join) if p != self._crf.eps_phoneme]
-                      for tag in self._crf.crf_tagger.tag(self._crf.word2features(letters))]
-        phones = [clean(ps) for ps in per_letter]
-        if _garbled(tuple(p for ps in phones for p in ps), word):
-            flat = [(i, p) for i, ps in enumerate(phones) for p in ps]
-            marked = {i for k in range(len(flat) - 3) if tuple(p for _, p in flat[k:k + 4]) == _MARKUP
-                      for i, _ in flat[k:k + 4]}
-            spell = _LETTER_PHONES.get(GRUUT_LANGS[self.lang.lower()], {})
-            out: list[str] = []
-            for i, (ch, ps) in enumerate(zip(letters, phones)):
-                if i not in marked:
-                    out += ps
-                elif ch in spell and (not out or out[-1] != spell[ch]):  # "ll" is one l
-                    out.append(spell[ch])
-            return self._spelled(out)
-        return self._spelled([p for ps in phones for p in ps])
+        crf = self._crf
+        per_letter = [clean(p for p in crf.decode_string(tag).split(crf.phoneme_join) if p != crf.eps_phoneme)
+                      for tag in crf.crf_tagger.tag(crf.word2features(letters))]
+        if _garbled(tuple(p for ps in per_letter for p in ps), word):
+            return self._spelled(_respelled(letters, per_letter, _LETTER_PHONES.get(GRUUT_LANGS[self.lang.lower()], {})))
+        return self._spelled([p for ps in per_letter for p in ps])
 
     def _spelled(self, phones) -> tuple[str, ...]:
         return merge_diphthongs(clean(phones), DIPHTHONGS.get(GRUUT_LANGS[self.lang.lower()], {}))
@@ -147,6 +137,21 @@ def _garbled(phones: tuple[str, ...], word: str) -> bool:
     """Whether ``phones`` hold gruut's lost markup (_MARKUP) where ``word`` spells no "soep"/"sup"."""
     text = " ".join(phones)
     return " ".join(_MARKUP) in text and not any(s in word.lower() for s in ("soep", "sup", "soup"))
+
+
+def _respelled(letters: str, per_letter: list[tuple[str, ...]], spell: dict[str, str]) -> list[str]:
+    """The phones of ``letters`` (each letter's from ``per_letter``), where the letters whose
+    phones make up _MARKUP take their ``spell`` phone instead (none for a letter it lacks)."""
+    flat = [(i, p) for i, ps in enumerate(per_letter) for p in ps]
+    marked = {i for k in range(len(flat) - len(_MARKUP) + 1)
+              if tuple(p for _, p in flat[k:k + len(_MARKUP)]) == _MARKUP for i, _ in flat[k:k + len(_MARKUP)]}
+    out: list[str] = []
+    for i, (letter, phones) in enumerate(zip(letters, per_letter)):
+        if i not in marked:
+            out += phones
+        elif letter in spell and (not out or out[-1] != spell[letter]):  # "ll" is one l
+            out.append(spell[letter])
+    return out
 
 
 def merge_diphthongs(phones: tuple[str, ...], pairs: dict[tuple[str, str], str]) -> tuple[str, ...]:

@@ -115,6 +115,8 @@ _PHONE_SET_MAPS = {"cgn": _IPA_CGN, "arpabet": _IPA_ARPABET}
 def from_ipa(ipa: str, phone_set: str) -> str:
     """An IPA segment written in ``phone_set`` (one of PHONE_SETS): as it is, else without its
     length mark and diacritics (eː -> e), else unchanged (a phone the set has no symbol for)."""
+    if phone_set not in PHONE_SETS:
+        raise ValueError(f"unknown phone set {phone_set!r}: use one of {', '.join(PHONE_SETS)}")
     if phone_set == "ipa" or not ipa:
         return ipa
     table = _PHONE_SET_MAPS[phone_set]
