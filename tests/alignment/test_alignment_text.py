@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from phonebound.alignment.lexicon import Pronouncer, read_dictionary
@@ -158,6 +160,21 @@ def test_a_transcripts_folder_is_searched_by_stem(tmp_path):
     empty.mkdir()
     with pytest.raises(PhoneboundError, match="holds no transcript"):
         read_transcripts(empty)
+
+
+def test_a_cgn_annotation_gives_each_word_its_fon_transcription(shared_data):
+    """CGN's awd files hold, per speaker, a _FON tier transcribing each word as it was said; those
+    come after the user's dictionary, before gruut's lexicon (in IPA, as gruut's)."""
+    awd = shared_data / "cgn_like" / "data" / "annot" / "text" / "awd" / "comp-o" / "nl" / "fn010000.awd.gz"
+    transcript = find_transcript(Path("fn010000.wav"), {"fn010000": awd})
+    said = dict(transcript.pronunciations)
+    assert transcript.speakers and len(said) > 10
+    assert said["zegt"] == ("z", "ɛ", "x", "t")  # CGN's zExt
+    pronouncer = Pronouncer("nl").with_transcribed(transcript.pronunciations)
+    assert pronouncer("zegt").source == "transcript" and pronouncer("zegt").variants == (("z", "ɛ", "x", "t"),)
+    assert pronouncer("kat").source == "lexicon"
+    mine = Pronouncer("nl", {"zegt": (("z", "e", "x", "t"),)}).with_transcribed(transcript.pronunciations)
+    assert mine("zegt").source == "dictionary"  # the user's word is the last word
 
 
 def test_a_cgn_lexicon_with_unspaced_phones_is_split_into_cgn_phones(tmp_path):

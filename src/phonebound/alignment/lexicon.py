@@ -1,4 +1,5 @@
-"""Pronunciations of transcript words: the user's dictionary, then gruut's lexicon, then its G2P.
+"""Pronunciations of transcript words: the user's dictionary, the transcript's own (CGN's _FON
+tiers), then gruut's lexicon, then its G2P.
 
 A dictionary file has one pronunciation per line, ``word<TAB>phone phone …`` (MFA's and CGN's
 lexicon format); a word may have several lines (variants), and MFA's probability columns
@@ -52,14 +53,30 @@ def read_dictionary(path: str | Path) -> dict[str, tuple[tuple[str, ...], ...]]:
 
 @dataclass
 class Pronouncer:
-    """Pronunciations of words in one language, the user's dictionary first."""
+    """Pronunciations of words in one language: the user's dictionary, then the transcript's own
+    (CGN's _FON tiers), then gruut's lexicon and G2P."""
 
     lang: str | None
     dictionary: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    transcribed: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)  # the transcript's own
     _cache: dict[str, Pronunciations | None] = field(default_factory=dict, repr=False)
+
+    def with_transcribed(self, pairs: tuple[tuple[str, tuple[str, ...]], ...]) -> Pronouncer:
+        """This pronouncer with a transcript's own (word, phones) pairs after the user's dictionary
+        (a CGN annotation's _FON tiers: how each word was said in this recording; a word said two
+        ways has both)."""
+        if not pairs:
+            return self
+        transcribed: dict[str, tuple[tuple[str, ...], ...]] = {}
+        for word, phones in pairs:
+            transcribed[word.lower()] = transcribed.get(word.lower(), ()) + (phones,)
+        return Pronouncer(self.lang, self.dictionary, transcribed, self._cache)  # the other words' cache is shared
 
     def __call__(self, word: str) -> Pronunciations | None:
         """The word's pronunciations, or None when nothing can pronounce it."""
+        key = word.lower()
+        if key in self.transcribed and key not in self.dictionary:
+            return Pronunciations(word, self.transcribed[key], "transcript")
         if word not in self._cache:
             self._cache[word] = self._pronounce(word)
         return self._cache[word]

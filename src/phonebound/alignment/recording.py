@@ -47,6 +47,8 @@ def align_features(detector: Detector, heads: dict[str, np.ndarray], duration: f
         raise PhoneboundError("the model has no phone-class head, which alignment needs",
                               fix="use the bundled default, or a model trained with phone_classes = 8")
     weights = weights or weights_of(detector)
+    if pronouncer is not None:
+        pronouncer = pronouncer.with_transcribed(transcript.pronunciations)
     spans = [(start, end, *transcript_words(text, text_kind, pronouncer)) for start, end, text in transcript.spans]
     outputs = FrameOutputs.from_heads(heads)
     if phone_models is not None and feats is not None:

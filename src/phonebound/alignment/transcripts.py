@@ -10,6 +10,8 @@ tier gives the text: each run of touching labelled intervals is aligned within i
 (MFA's convention for utterance intervals), so pauses a transcriber marked stay pauses. A
 TextGrid without a words tier whose interval tiers each hold one speaker's text (MFA's
 multi-speaker TextGrids, an interview transcribed in Praat) is one transcript per speaker tier.
+Where a text tier has a phonetic partner (CGN's ``<speaker>_FON``: each word's phones as the
+annotator heard them, unspaced SAMPA), each word's transcription is kept as its pronunciation.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from ..corpus.textgrid import PHONE_TIER_NAMES
 from ..errors import PhoneboundError
+from ..phones.ipa import split_cgn_sampa, to_ipa
 
 WORD_TIERS = ("words", "word", "text", "transcript", "transcription", "utterance", "utterances", "ortho", "orthography")
 # Interval tiers that are not a speaker's text: phone tiers, CGN's phonetic tiers, notes, our own output
@@ -38,6 +41,8 @@ class Transcript:
     source: str
     tiers: tuple = ()  # the TextGrid's tiers, kept in the output
     speakers: tuple[str, ...] = ()  # per span, its speaker tier (a multi-speaker TextGrid); () for one voice
+    # (word, IPA phones) as the annotation transcribed each word (CGN's _FON tiers), in order
+    pronunciations: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def by_speaker(self) -> list[tuple[str, Transcript]]:
         """Each speaker's spans as a transcript of their own, in tier order; ('', self) for one voice."""
@@ -134,7 +139,7 @@ def _textgrid_transcript(path: Path) -> Transcript:
     tier = next((t for name in WORD_TIERS for t in tg.tiers
                  if t.kind == "IntervalTier" and t.name.strip().lower() == name), None)
     if tier is not None:
-        return Transcript(_tier_spans(tier), path.name, tuple(tg.tiers))
+        return Transcript(_tier_spans(tier), path.name, tuple(tg.tiers), pronunciations=_transcribed(tg.tiers, [tier]))
     voices = [t for t in tg.tiers if t.kind == "IntervalTier" and _tier_spans(t)
               and not any(fnmatch.fnmatch(t.name.strip().lower(), p) for p in NOT_SPEAKER_TIERS)]
     if not voices:
@@ -142,7 +147,26 @@ def _textgrid_transcript(path: Path) -> Transcript:
         raise PhoneboundError(f"the TextGrid beside it has no words tier and no speaker's text tier (tiers: {names})",
                               path, "name the tier with the text 'words' (or one tier per speaker), or give a .txt transcript")
     spans = [(t.name, span) for t in voices for span in _tier_spans(t)]
-    return Transcript(tuple(s for _, s in spans), path.name, tuple(tg.tiers), tuple(name for name, _ in spans))
+    return Transcript(tuple(s for _, s in spans), path.name, tuple(tg.tiers), tuple(name for name, _ in spans),
+                      _transcribed(tg.tiers, voices))
+
+
+def _transcribed(tiers, text_tiers) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(word, IPA phones) for each word of ``text_tiers`` whose ``<tier>_FON`` partner transcribes
+    the same interval in CGN's unspaced SAMPA ("bA+t")."""
+    partners = {t.name.strip().lower(): t for t in tiers if t.kind == "IntervalTier"}
+    pairs: list[tuple[str, tuple[str, ...]]] = []
+    for tier in text_tiers:
+        fon = partners.get(tier.name.strip().lower() + "_fon")
+        if fon is None:
+            continue
+        at = {(round(float(s), 3), round(float(e), 3)): str(label).strip() for s, e, label in fon.entries}
+        for s, e, word in tier.entries:
+            word = str(word).strip()
+            phones = split_cgn_sampa(at.get((round(float(s), 3), round(float(e), 3)), ""))
+            if word and " " not in word and phones:
+                pairs.append((word, tuple(to_ipa(p, "sampa") for p in phones)))
+    return tuple(dict.fromkeys(pairs))
 
 
 def _tier_spans(tier) -> tuple[tuple[float, float, str], ...]:
