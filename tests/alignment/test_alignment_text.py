@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from phonebound.alignment.g2p import spoken_words
 from phonebound.alignment.lexicon import Pronouncer, read_dictionary
 from phonebound.alignment.transcripts import find_transcript, read_transcripts_file
 from phonebound.alignment.words import transcript_words
+from phonebound.corpus.textgrid import write_textgrid
 from phonebound.errors import PhoneboundError
 
 
@@ -160,6 +162,19 @@ def test_a_transcripts_folder_is_searched_by_stem(tmp_path):
     empty.mkdir()
     with pytest.raises(PhoneboundError, match="holds no transcript"):
         read_transcripts(empty)
+
+
+def test_cgn_word_codes_and_placeholders(tmp_path):
+    """CGN marks a word's kind after an asterisk (kat*a: broken off) and writes xxx for
+    unintelligible speech, ggg for the speaker's noises: neither is a word to pronounce, and an
+    interval holding one is left out of the spans aligned."""
+    assert spoken_words("ik ben ggg xxx kat*a zo*v Xxx ja*n", "nl") == ["ik", "ben", "kat", "zo", "ja"]
+    grid = tmp_path / "talk.TextGrid"
+    write_textgrid(grid, 2.0, {"words": [(0.0, 0.5, "ik"), (0.5, 1.0, "ggg"), (1.0, 1.5, "kat*a"), (1.5, 2.0, "")],
+                               "words_FON": [(0.0, 0.5, "Ik"), (0.5, 1.0, ""), (1.0, 1.5, "kA"), (1.5, 2.0, "")]})
+    transcript = find_transcript(tmp_path / "talk.wav")
+    assert transcript.spans == ((0.0, 0.5, "ik"), (1.0, 1.5, "kat*a"))
+    assert transcript.pronunciations == (("ik", ("ɪ", "k")), ("kat", ("k", "ɑ")))  # the broken-off kat, as said
 
 
 def test_a_cgn_annotation_gives_each_word_its_fon_transcription(shared_data):

@@ -182,8 +182,10 @@ def lexicon(lang: str) -> Lexicon:
 
 def spoken_words(text: str, lang: str | None) -> list[str]:
     """The words of a transcript as spoken: numbers expanded by gruut's text normaliser for
-    ``lang`` (kept as written without a language), punctuation dropped."""
-    tokens = _TOKEN.findall(unicodedata.normalize("NFC", text))
+    ``lang`` (kept as written without a language), punctuation dropped, and CGN's codes read as
+    CGN means them (a word's ``*a``, ``*v`` … mark dropped; ``xxx``, ``ggg`` are no words)."""
+    text = _CGN_WORD_CODE.sub("", unicodedata.normalize("NFC", text))
+    tokens = [t for t in _TOKEN.findall(text) if t.lower() not in NOT_WORDS]
     if lang is None or not any(ch.isdigit() for ch in text):
         return tokens
     from gruut import sentences
@@ -198,5 +200,11 @@ def spoken_words(text: str, lang: str | None) -> list[str]:
     return words
 
 
+# CGN's orthographic transcription marks a word's kind after an asterisk (kat*a: broken off; *v
+# foreign, *d dialect, *u mispronounced, *x uncertain ...): the word is still said as written.
+_CGN_WORD_CODE = re.compile(r"\*[a-z](?![\w])")
+# CGN's placeholders for what is no word: xxx unintelligible speech, ggg the speaker's noises
+# (laughing, coughing). The aligner leaves their stretch to the neighbouring pauses.
+NOT_WORDS = frozenset({"xxx", "ggg"})
 # A word: letters, digits, apostrophes and hyphens inside (l'homme, zee-egel, 's); no punctuation.
 _TOKEN = re.compile(r"[\w]+(?:['’\-][\w]+)*'?|'[\w]+", re.UNICODE)

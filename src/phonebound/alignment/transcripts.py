@@ -25,6 +25,7 @@ from pathlib import Path
 from ..corpus.textgrid import PHONE_TIER_NAMES
 from ..errors import PhoneboundError
 from ..phones.ipa import split_cgn_sampa, to_ipa
+from .g2p import NOT_WORDS, spoken_words
 
 WORD_TIERS = ("words", "word", "text", "transcript", "transcription", "utterance", "utterances", "ortho", "orthography")
 # Interval tiers that are not a speaker's text: phone tiers, CGN's phonetic tiers, notes, our own output
@@ -161,20 +162,22 @@ def _transcribed(tiers, text_tiers) -> tuple[tuple[str, tuple[str, ...]], ...]:
         if fon is None:
             continue
         at = {(round(float(s), 3), round(float(e), 3)): str(label).strip() for s, e, label in fon.entries}
-        for s, e, word in tier.entries:
-            word = str(word).strip()
+        for s, e, label in tier.entries:
+            words = spoken_words(str(label), None)  # "kat*a" is the word "kat", as the aligner reads it
             phones = split_cgn_sampa(at.get((round(float(s), 3), round(float(e), 3)), ""))
-            if word and " " not in word and phones:
-                pairs.append((word, tuple(to_ipa(p, "sampa") for p in phones)))
+            if len(words) == 1 and phones:
+                pairs.append((words[0], tuple(to_ipa(p, "sampa") for p in phones)))
     return tuple(dict.fromkeys(pairs))
 
 
 def _tier_spans(tier) -> tuple[tuple[float, float, str], ...]:
-    """A tier's text: each run of touching labelled intervals is one span."""
+    """A tier's text: each run of touching labelled intervals is one span. An interval holding
+    none but CGN's placeholders (xxx, ggg: :data:`~.g2p.NOT_WORDS`) is a gap, so that its stretch
+    is left out of the alignment rather than squeezed into the words around it."""
     spans: list[tuple[float, float, str]] = []
     for s, e, label in tier.entries:
         label = str(label).strip()
-        if not label:
+        if not label or all(token.lower().strip(".,!?") in NOT_WORDS for token in label.split()):
             continue
         if spans and abs(spans[-1][1] - float(s)) < 1e-6:
             spans[-1] = (spans[-1][0], float(e), f"{spans[-1][2]} {label}")
