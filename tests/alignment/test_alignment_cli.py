@@ -90,6 +90,22 @@ def test_nothing_usable_exits_2_and_a_rerun_resumes(corpus, tmp_path):
     assert changed.exit_code == 2 and "other settings" in changed.output
 
 
+def test_guessed_words_keep_their_phones_and_survive_a_resume(tmp_path, fixtures_dir):
+    """Bug: a resumed run rewrote guessed_words.tsv from its own files only, so a rerun that had
+    nothing left to do deleted the list of the words the first run guessed."""
+    root = tmp_path / "in"
+    root.mkdir()
+    shutil.copy(fixtures_dir / "praatio" / "bobby.wav", root / "bobby.wav")
+    (root / "bobby.txt").write_text("Bobby ripped the zlorbledger", encoding="utf-8")
+    out = tmp_path / "out"
+    for attempt in ("first", "resumed"):
+        result = run(root, "-o", out, "--lang", "en")
+        assert result.exit_code == 0 and "1 word(s) not in the lexicon" in result.output, (attempt, result.output)
+        rows = [line.split("\t") for line in (out / "guessed_words.tsv").read_text(encoding="utf-8").splitlines()]
+        assert rows[0] == ["word", "recordings", "phones"]
+        assert rows[1][:2] == ["zlorbledger", "1"] and len(rows[1][2].split()) >= 8, (attempt, rows)
+
+
 def test_unknown_language_is_one_line(corpus, tmp_path):
     result = run(corpus, "-o", tmp_path / "out", "--lang", "klingon")
     assert result.exit_code == 2 and "unknown language 'klingon'" in result.output

@@ -45,6 +45,7 @@ from .transcripts import find_transcript, read_transcripts
 from .writers import WRITERS
 
 
+GUESSED = "guessed_words.tsv"
 PHONE_MODELS = "phone_models.npz"
 ADAPT_SAMPLE_SECONDS = 600.0  # the first pass hears at most 10 min (60,000 frames): plenty for the Gaussians
 
@@ -53,6 +54,7 @@ ADAPT_SAMPLE_SECONDS = 600.0  # the first pass hears at most 10 min (60,000 fram
 class AlignSummary(SegmentSummary):
     phones: int = 0
     guessed: Counter = field(default_factory=Counter)  # word -> recordings where it was guessed
+    guessed_phones: dict[str, str] = field(default_factory=dict)  # word -> the G2P's phones
     adapted_speakers: int = 0  # speakers with phone models of their own (0: one pass; 1: the corpus is one)
 
 
@@ -91,6 +93,8 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
     summary = AlignSummary(out)
     if overwrite:
         (out / PHONE_MODELS).unlink(missing_ok=True)
+    else:  # a resumed run keeps the words an earlier run guessed in the files it finished
+        _read_guessed(summary)
     todo = pending(pairs, summary, overwrite)
     options = {"model": str(model) if model is not None else None, "backend": "torch", "threads": 1 if jobs > 1 else 0,
                "fmt": fmt, "lang": lang, "text_kind": text_kind, "dictionary": str(dictionary) if dictionary else None,
@@ -102,7 +106,9 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
         summary.audio_seconds += record["duration"]
         summary.boundaries += record["boundaries"]
         summary.phones += record["phones"]
-        summary.guessed.update(set(record["guessed"]))
+        for word, phones in set(record["guessed"]):
+            summary.guessed[word] += 1
+            summary.guessed_phones[word] = phones
 
     executor = make_executor("local", jobs)  # one pool for both passes: its workers load the model once
     try:
@@ -121,12 +127,23 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
 
 
 def _write_guessed(summary: AlignSummary) -> None:
-    path = summary.out / "guessed_words.tsv"
+    """``guessed_words.tsv``: word, recordings, and the G2P's phones, to correct into a --dictionary."""
+    path = summary.out / GUESSED
     if summary.guessed:
-        rows = "".join(f"{w}\t{n}\n" for w, n in sorted(summary.guessed.items(), key=lambda kv: (-kv[1], kv[0])))
-        atomic_write_text(path, "word\trecordings\n" + rows)
+        rows = "".join(f"{w}\t{n}\t{summary.guessed_phones.get(w, '')}\n"
+                       for w, n in sorted(summary.guessed.items(), key=lambda kv: (-kv[1], kv[0])))
+        atomic_write_text(path, "word\trecordings\tphones\n" + rows)
     else:
         path.unlink(missing_ok=True)
+
+
+def _read_guessed(summary: AlignSummary) -> None:
+    path = summary.out / GUESSED
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+            word, count, *phones = line.split("\t")
+            summary.guessed[word] = int(count)
+            summary.guessed_phones[word] = phones[0] if phones else ""
 
 
 _PRONOUNCERS: dict[tuple, Pronouncer | None] = {}
@@ -229,7 +246,7 @@ def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[
             records.append({"audio": audio, "error": _reason(e, audio)})
             continue
         records.append({"audio": audio, "target": target, "duration": duration,
-                        "guessed": [w for rec in recs for w in rec.alignment.guessed],
+                        "guessed": [(w, " ".join(pronouncer(w).variants[0])) for rec in recs for w in rec.alignment.guessed],
                         "boundaries": sum(len(rec.alignment.phones) - 1 for rec in recs),
                         "phones": sum(1 for rec in recs for p in rec.alignment.phones if p.label)})
     return records
