@@ -50,6 +50,10 @@ def test_segment_reads_a_truncated_wav_with_a_warning_and_skips_a_tiny_one(tmp_p
     assert "0.400 s missing" in (out / "warnings.txt").read_text() and "read with a warning" in result.output
     skipped = (out / "skipped.tsv").read_text()
     assert "tiny.wav" in skipped and "20 ms long, too short to hold a phone" in skipped
+    # bug: a rerun with nothing left to read deleted warnings.txt, and with it the note that cut.wav is short
+    warned = (out / "warnings.txt").read_text()
+    rerun = runner.invoke(app, ["segment", str(root), "-o", str(out)])
+    assert "2 already done" in rerun.output and (out / "warnings.txt").read_text() == warned
 
 
 def test_build_lists_the_truncated_wav_and_skips_the_tiny_one(tmp_path, fixtures_dir):

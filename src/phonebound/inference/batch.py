@@ -80,7 +80,11 @@ def write_skipped(summary: SegmentSummary) -> None:
 
 def pending(pairs: list[tuple[Path, Path]], summary: SegmentSummary, overwrite: bool) -> list[tuple[str, str]]:
     """The (audio, target) pairs still to do; finished ones count as reused, and the temporary
-    files a killed run left beside a target are removed."""
+    files a killed run left beside a target are removed. A rerun keeps the warnings of the files
+    an earlier run finished (they are not read again)."""
+    earlier = summary.out / "warnings.txt"
+    if not overwrite and earlier.exists():
+        summary.warnings = earlier.read_text(encoding="utf-8").splitlines()
     todo = []
     for audio, target in pairs:
         if target.exists() and not overwrite:
@@ -131,7 +135,7 @@ def write_warnings(summary: SegmentSummary) -> None:
     if summary.warnings:
         from ..io_utils import atomic_write_text
 
-        atomic_write_text(path, "".join(f"{w}\n" for w in summary.warnings))
+        atomic_write_text(path, "".join(f"{w}\n" for w in dict.fromkeys(summary.warnings)))  # a file redone: once
     else:
         path.unlink(missing_ok=True)
 
