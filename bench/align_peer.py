@@ -1,5 +1,6 @@
 """phonebound align beside a peer aligner, in one run: pocketsphinx's forced alignment (its PyPI
-wheel ships an English acoustic model and CMUdict) on the English sets we have.
+wheel ships an English acoustic model and CMUdict) on the English sets we have, and beside
+`phonebound segment` on the same audio without the text.
 
 Sets: ``small`` (4 real English utterances, hand-labelled; their words given as text) and the
 English test voices of ``kokoro`` (neural TTS, never trained on; its times are the synthesiser's
@@ -74,6 +75,21 @@ class Pocketsphinx:
         return np.array(starts[1:], float) * 0.01
 
 
+class Segmenter:
+    """`phonebound segment` on the same audio without the text: the other baseline align must beat."""
+
+    def __init__(self, model: str) -> None:
+        from phonebound.inference.detector import load_detector
+
+        self.detector = load_detector(model, backend="torch")
+        self.name = f"phonebound segment ({model}, without the text)"
+
+    def boundaries(self, audio: np.ndarray, text: str) -> np.ndarray:
+        from phonebound.inference.segment import segment
+
+        return np.asarray(segment(audio, sample_rate=16000, model=self.detector).boundaries, float)
+
+
 class Phonebound:
     def __init__(self, model: str) -> None:
         from phonebound.alignment.lexicon import Pronouncer
@@ -102,13 +118,13 @@ def main() -> None:
     ap.add_argument("--model", default="default")
     args = ap.parse_args()
     shared = require_shared()
-    peer, ours = Pocketsphinx(), Phonebound(args.model)
+    peer, ours, untexted = Pocketsphinx(), Phonebound(args.model), Segmenter(args.model)
     print(f"{'set':8}{'system':52}{'utts':>5}{'F1 ±20ms':>10}{'P':>7}{'R':>7}{'F1 ±50ms':>10}{'s/utt':>8}")
     for name in ("small", "kokoro"):
         items = utterances(shared, name)
         usable = [(u, t) for u, t in items if peer.knows(t)]
         audio = {u.id: u.load_audio() for u, _ in usable}
-        for system in (ours, peer):
+        for system in (ours, peer, untexted):
             c20, c50 = BoundaryCounts(0.02), BoundaryCounts(0.05)
             t0 = time.perf_counter()
             hyps = (system.corpus_boundaries(usable) if isinstance(system, Phonebound)
