@@ -317,10 +317,24 @@ def align(
     speaker_regex: Optional[str] = typer.Option(None, help="Regex on each file's path relative to its input folder; group 1 names the speaker (default: one speaker per folder, as MFA)."),
     phone_set: Optional[str] = typer.Option(None, help="Write the phones in ipa | cgn (CGN's SAMPA: E+, a, G ...) | arpabet (CMUdict's 39, as MFA's English); default: as the transcript, dictionary or G2P (IPA) gives them."),
     overwrite: bool = typer.Option(False, help="Redo files whose output exists."),
+    check: bool = typer.Option(False, help="Align nothing: list what would be skipped and which words guessed (OUT/check_skipped.tsv, OUT/check_guessed_words.tsv), without the model, as MFA's validate."),
 ):
     """Align recordings to their transcripts: labelled words and phones (TextGrid tiers words, phones, confidence)."""
-    from .alignment.batch import align_paths
+    from .alignment.batch import align_paths, check_transcripts
 
+    if check:
+        s = check_transcripts(inputs, output, lang=lang, text_kind=text_kind, dictionary=dictionary,
+                              transcripts=transcripts)
+        out.print(f"checked {s.written + len(s.skipped)} recording(s) in {s.seconds:.1f} s: {s.written} can be aligned "
+                  f"({s.audio_seconds / 60:.1f} min), {len(s.skipped)} would be skipped "
+                  f"(reasons in {s.out / 'check_skipped.tsv'})")
+        if s.guessed:
+            out.print(f"{len(s.guessed)} word(s) are in no lexicon and would be pronounced by the G2P model "
+                      f"(with its phones in {s.out / 'check_guessed_words.tsv'}; correct them into a --dictionary)")
+        if s.skipped and not s.written:
+            raise PhoneboundError(f"no recording could be aligned: all {len(s.skipped)} would be skipped",
+                                  s.out / "check_skipped.tsv", "fix the files listed there (each with its reason)")
+        return
     single = len(inputs) == 1 and inputs[0].is_file()
     s = align_paths(inputs, output, lang=lang, text_kind=text_kind, dictionary=dictionary, transcripts=transcripts,
                     model=model, fmt=format, jobs=jobs, overwrite=overwrite, progress=sys.stderr.isatty(),

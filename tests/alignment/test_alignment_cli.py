@@ -106,6 +106,24 @@ def test_guessed_words_keep_their_phones_and_survive_a_resume(tmp_path, fixtures
         assert rows[1][:2] == ["zlorbledger", "1"] and len(rows[1][2].split()) >= 8, (attempt, rows)
 
 
+def test_check_lists_what_align_would_skip_and_guess_without_aligning(corpus, tmp_path):
+    out = tmp_path / "out"
+    (corpus / "bobby.txt").write_text("Bobby ripped the zlorbledger", encoding="utf-8")
+    result = run(corpus, "-o", out, "--lang", "en", "--check")
+    assert result.exit_code == 0, result.output
+    assert "checked 5 recording(s)" in result.output and "2 can be aligned" in result.output
+    skipped = dict(line.split("\t") for line in (out / "check_skipped.tsv").read_text().splitlines()[1:])
+    assert set(skipped) == {str(corpus / n) for n in ("untranscribed.wav", "odd.wav", "tiny.wav")}
+    assert "no pronunciation for '日本'" in skipped[str(corpus / "odd.wav")]
+    guessed = (out / "check_guessed_words.tsv").read_text(encoding="utf-8").splitlines()
+    assert guessed[1].startswith("zlorbledger\t1\t")
+    assert not list(out.rglob("*.TextGrid"))  # nothing aligned
+    assert run(corpus, "-o", out, "--lang", "en").exit_code == 0  # the alignment run into the same folder
+    assert (out / "bobby.TextGrid").exists()
+    missing = run(corpus / "untranscribed.wav", "-o", tmp_path / "none", "--lang", "en", "--check")
+    assert missing.exit_code == 2 and "no recording could be aligned" in missing.output
+
+
 def test_unknown_language_is_one_line(corpus, tmp_path):
     result = run(corpus, "-o", tmp_path / "out", "--lang", "klingon")
     assert result.exit_code == 2 and "unknown language 'klingon'" in result.output

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..audio.load import audio_info, truncation_note
+from ..audio.load import audio_info, check_long_enough, truncation_note
+from ..config import HOP_S
 from ..errors import PhoneboundError
 from ..inference.batch import (
     SegmentSummary,
@@ -106,9 +107,7 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
         summary.audio_seconds += record["duration"]
         summary.boundaries += record["boundaries"]
         summary.phones += record["phones"]
-        for word, phones in set(record["guessed"]):
-            summary.guessed[word] += 1
-            summary.guessed_phones[word] = phones
+        _count_guessed(summary, record["guessed"])
 
     executor = make_executor("local", jobs)  # one pool for both passes: its workers load the model once
     try:
@@ -126,9 +125,62 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
     return summary
 
 
-def _write_guessed(summary: AlignSummary) -> None:
+def check_transcripts(inputs: list[str | Path], out: str | Path, lang: str | None = None, text_kind: str = "words",
+                      dictionary: str | Path | None = None, transcripts: str | Path | None = None) -> AlignSummary:
+    """What ``align`` would skip and guess, found without a model (as MFA's ``validate``): each
+    recording's header read, its transcript found and pronounced, its phones counted against its
+    10 ms frames. ``OUT/check_skipped.tsv`` and ``OUT/check_guessed_words.tsv`` (names of their
+    own, so that the alignment run into ``OUT`` starts clean) list what it found."""
+    from .recording import transcript_pronouncer
+    from .words import transcript_words
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    pairs = plan_outputs([Path(p) for p in inputs], out, "long_textgrid")
+    pronouncer = transcript_pronouncer(lang, dictionary, text_kind)
+    table = read_transcripts(transcripts) if transcripts else None
+    out.mkdir(parents=True, exist_ok=True)
+    summary = AlignSummary(out)
+    for audio, _ in pairs:
+        try:
+            info = audio_info(audio)
+            check_long_enough(info)
+            transcript = find_transcript(audio, table)
+            speaker = pronouncer.with_transcribed(transcript.pronunciations) if pronouncer else None
+            guessed: set[tuple[str, str]] = set()
+            for _, text in transcript.by_speaker():
+                words = []
+                for *_, span in text.spans:
+                    span_words, span_guessed, _ = transcript_words(span, text_kind, speaker)
+                    words += span_words
+                    guessed |= {(w, " ".join(speaker(w).variants[0])) for w in span_guessed}
+                phones = sum(min(len(v) for v in w.variants) for w in words)
+                if phones > info.duration / HOP_S:
+                    raise PhoneboundError(f"the transcript has {phones} phones but the audio only "
+                                          f"{int(info.duration / HOP_S)} frames of 10 ms", audio,
+                                          "check that the transcript belongs to this recording")
+        except PhoneboundError as e:
+            summary.skipped.append((str(audio), _reason(e, str(audio))))
+            continue
+        summary.written += 1
+        summary.audio_seconds += info.duration
+        _count_guessed(summary, guessed)
+    _write_guessed(summary, "check_" + GUESSED)
+    atomic_write_text(out / "check_skipped.tsv", "path\treason\n" + "".join(f"{a}\t{r}\n" for a, r in summary.skipped))
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _count_guessed(summary: AlignSummary, guessed) -> None:
+    """One recording's guessed (word, phones), each word counted once, whatever its case."""
+    for word, phones in {(w.lower(), p) for w, p in guessed}:
+        summary.guessed[word] += 1
+        summary.guessed_phones[word] = phones
+
+
+def _write_guessed(summary: AlignSummary, name: str = GUESSED) -> None:
     """``guessed_words.tsv``: word, recordings, and the G2P's phones, to correct into a --dictionary."""
-    path = summary.out / GUESSED
+    path = summary.out / name
     if summary.guessed:
         rows = "".join(f"{w}\t{n}\t{summary.guessed_phones.get(w, '')}\n"
                        for w, n in sorted(summary.guessed.items(), key=lambda kv: (-kv[1], kv[0])))
