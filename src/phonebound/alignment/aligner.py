@@ -80,6 +80,11 @@ class Alignment:
                                      for p in self.phones])
 
 
+def fewest_phones(words: list[Word]) -> int:
+    """The fewest phones the words can be said with (their shortest variants): each needs a frame."""
+    return sum(min(len(v) for v in w.variants) for w in words)
+
+
 class AlignmentError(ValueError):
     """The transcript cannot be placed in the audio."""
 
@@ -106,7 +111,7 @@ def align_outputs(outputs: FrameOutputs, words: list[Word], weights: AlignWeight
     duration = T * hop_s if duration is None else duration
     if not words:
         raise AlignmentError("the transcript has no words")
-    n_phones = sum(min(len(v) for v in w.variants) for w in words)
+    n_phones = fewest_phones(words)
     if n_phones > T:
         raise AlignmentError(f"the transcript has {n_phones} phones but the audio only {T} frames of 10 ms")
     rate = speech_rate(outputs, n_phones)

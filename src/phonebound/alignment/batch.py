@@ -131,6 +131,7 @@ def check_transcripts(inputs: list[str | Path], out: str | Path, lang: str | Non
     recording's header read, its transcript found and pronounced, its phones counted against its
     10 ms frames. ``OUT/check_skipped.tsv`` and ``OUT/check_guessed_words.tsv`` (names of their
     own, so that the alignment run into ``OUT`` starts clean) list what it found."""
+    from .aligner import fewest_phones
     from .recording import transcript_pronouncer
     from .words import transcript_words
 
@@ -154,7 +155,7 @@ def check_transcripts(inputs: list[str | Path], out: str | Path, lang: str | Non
                     span_words, span_guessed, _ = transcript_words(span, text_kind, speaker)
                     words += span_words
                     guessed |= {(w, " ".join(speaker(w).variants[0])) for w in span_guessed}
-                phones = sum(min(len(v) for v in w.variants) for w in words)
+                phones = fewest_phones(words)
                 if phones > info.duration / HOP_S:
                     raise PhoneboundError(f"the transcript has {phones} phones but the audio only "
                                           f"{int(info.duration / HOP_S)} frames of 10 ms", audio,
