@@ -331,6 +331,8 @@ def align(
         if s.guessed:
             out.print(f"{len(s.guessed)} word(s) are in no lexicon and would be pronounced by the G2P model "
                       f"(with its phones in {s.out / 'check_guessed_words.tsv'}; correct them into a --dictionary)")
+        for note in s.warnings:
+            console.print(f"[yellow]would be read with a warning:[/] {escape(note)}", markup=True, highlight=False)
         if s.skipped and not s.written:
             raise PhoneboundError(f"no recording could be aligned: all {len(s.skipped)} would be skipped",
                                   s.out / "check_skipped.tsv", "fix the files listed there (each with its reason)")

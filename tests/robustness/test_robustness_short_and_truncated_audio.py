@@ -73,3 +73,17 @@ def test_build_lists_the_truncated_wav_and_skips_the_tiny_one(tmp_path, fixtures
     assert "missing" in (out / "warnings.txt").read_text() and "cut.wav" in (out / "warnings.txt").read_text()
     skipped = (out / "skipped.tsv").read_text()
     assert "tiny.wav" in skipped and "too short to hold a phone" in skipped
+
+
+def test_align_check_names_the_truncated_wav_and_the_tiny_one(tmp_path, fixtures_dir):
+    root = tmp_path / "in"
+    root.mkdir()
+    (root / "cut.wav").write_bytes((fixtures_dir / "praatio" / "mary.wav").read_bytes()[:-8000])
+    write_wav(root / "tiny.wav", 0.01)
+    for name in ("cut", "tiny"):
+        (root / f"{name}.txt").write_text("Mary rolled the barrel", encoding="utf-8")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["align", str(root), "-o", str(out), "--lang", "en", "--check"])
+    assert result.exit_code == 0, result.output
+    assert "would be read with a warning" in result.output and "cut.wav" in result.output
+    assert "too short to hold a phone" in (out / "check_skipped.tsv").read_text()

@@ -130,7 +130,8 @@ def check_transcripts(inputs: list[str | Path], out: str | Path, lang: str | Non
     """What ``align`` would skip and guess, found without a model (as MFA's ``validate``): each
     recording's header read, its transcript found and pronounced, its phones counted against its
     10 ms frames. ``OUT/check_skipped.tsv`` and ``OUT/check_guessed_words.tsv`` (names of their
-    own, so that the alignment run into ``OUT`` starts clean) list what it found."""
+    own, so that the alignment run into ``OUT`` starts clean) list what it found; a truncated WAV's
+    note is in ``summary.warnings``."""
     from .aligner import fewest_phones
     from .recording import transcript_pronouncer
     from .words import transcript_words
@@ -146,6 +147,9 @@ def check_transcripts(inputs: list[str | Path], out: str | Path, lang: str | Non
         try:
             info = audio_info(audio)
             check_long_enough(info)
+            note = truncation_note(info)
+            if note:
+                summary.warnings.append(note)
             transcript = find_transcript(audio, table)
             speaker = pronouncer.with_transcribed(transcript.pronunciations) if pronouncer else None
             guessed: set[tuple[str, str]] = set()
