@@ -25,7 +25,7 @@ from pathlib import Path
 from ..corpus.textgrid import PHONE_TIER_NAMES
 from ..errors import PhoneboundError
 from ..phones.ipa import split_cgn_sampa, to_ipa
-from .g2p import NOT_WORDS, spoken_words
+from .g2p import spoken_words
 
 WORD_TIERS = ("words", "word", "text", "transcript", "transcription", "utterance", "utterances", "ortho", "orthography")
 # Interval tiers that are not a speaker's text: phone tiers, CGN's phonetic tiers, notes, our own output
@@ -171,13 +171,14 @@ def _transcribed(tiers, text_tiers) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 def _tier_spans(tier) -> tuple[tuple[float, float, str], ...]:
-    """A tier's text: each run of touching labelled intervals is one span. An interval holding
-    none but CGN's placeholders (xxx, ggg: :data:`~.g2p.NOT_WORDS`) is a gap, so that its stretch
-    is left out of the alignment rather than squeezed into the words around it."""
+    """A tier's text: each run of touching labelled intervals is one span. An interval with no
+    spoken word (:func:`~.g2p.spoken_words`: empty, punctuation, or CGN's placeholders xxx and
+    ggg) is a gap, so that its stretch is left out of the alignment rather than squeezed into the
+    words around it."""
     spans: list[tuple[float, float, str]] = []
     for s, e, label in tier.entries:
         label = str(label).strip()
-        if not label or all(token.lower().strip(".,!?") in NOT_WORDS for token in label.split()):
+        if not spoken_words(label, None):
             continue
         if spans and abs(spans[-1][1] - float(s)) < 1e-6:
             spans[-1] = (spans[-1][0], float(e), f"{spans[-1][2]} {label}")
