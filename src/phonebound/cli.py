@@ -324,7 +324,7 @@ def align(
 
     if check:
         s = check_transcripts(inputs, output, lang=lang, text_kind=text_kind, dictionary=dictionary,
-                              transcripts=transcripts)
+                              transcripts=transcripts, phone_set=phone_set)
         out.print(f"checked {s.written + len(s.skipped)} recording(s) in {s.seconds:.1f} s: {s.written} can be aligned "
                   f"({s.audio_seconds / 60:.1f} min), {len(s.skipped)} would be skipped "
                   f"(reasons in {s.out / 'check_skipped.tsv'})")

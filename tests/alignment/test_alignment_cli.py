@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from phonebound.cli import app
 from phonebound.corpus.textgrid import read_textgrid
 from phonebound.evaluation.metrics import match_boundaries
-from phonebound.phones.ipa import CGN_PHONES
+from phonebound.phones.ipa import ARPABET_IPA, CGN_PHONES
 
 runner = CliRunner()
 
@@ -104,6 +104,48 @@ def test_guessed_words_keep_their_phones_and_survive_a_resume(tmp_path, fixtures
         rows = [line.split("\t") for line in (out / "guessed_words.tsv").read_text(encoding="utf-8").splitlines()]
         assert rows[0] == ["word", "recordings", "phones"]
         assert rows[1][:2] == ["zlorbledger", "1"] and len(rows[1][2].split()) >= 8, (attempt, rows)
+
+
+def test_guessed_words_phones_are_written_in_the_chosen_phone_set(tmp_path, fixtures_dir):
+    """The list is there to be corrected into a --dictionary for the same run, so its phones are
+    in the notation the alignment is written in (they were IPA whatever --phone-set said)."""
+    root = tmp_path / "in"
+    root.mkdir()
+    shutil.copy(fixtures_dir / "praatio" / "bobby.wav", root / "bobby.wav")
+    (root / "bobby.txt").write_text("Bobby ripped the zlorbledger", encoding="utf-8")
+    arpabet = {p.upper() for p in ARPABET_IPA}
+    for args, name in (((), "guessed_words.tsv"), (("--check",), "check_guessed_words.tsv")):
+        out = tmp_path / f"out{len(args)}"
+        result = run(root, "-o", out, "--lang", "en", "--phone-set", "arpabet", *args)
+        assert result.exit_code == 0, result.output
+        word, _, phones = (out / name).read_text(encoding="utf-8").splitlines()[1].split("\t")
+        assert word == "zlorbledger" and set(phones.split()) <= arpabet, phones
+    bad = run(root, "-o", tmp_path / "bad", "--lang", "en", "--phone-set", "xsampa", "--check")
+    assert bad.exit_code == 2 and "unknown phone set 'xsampa'" in bad.output
+
+
+def test_an_arpabet_dictionary_is_read_as_arpabet_and_written_back_in_it(tmp_path, fixtures_dir):
+    """Bug: a --dictionary's phones were read as IPA, so MFA's and CMUdict's ARPAbet "B", "P",
+    "M", "Y" were fricatives, approximants and vowels to the search, and a TextGrid mixed the
+    dictionary's ARPAbet with gruut's IPA. Now each word is read in its own notation and the
+    alignment is written in the dictionary's: its words as it spells them, stress digits and all."""
+    root = tmp_path / "in"
+    root.mkdir()
+    shutil.copy(fixtures_dir / "praatio" / "bobby.wav", root / "bobby.wav")
+    (root / "bobby.txt").write_text("Bobby ripped the ledger", encoding="utf-8")
+    lexicon = tmp_path / "english_us_arpa.dict"  # MFA's layout: probabilities between word and phones
+    lexicon.write_text("bobby\t0.99\tB AA1 B IY0\nripped\tR IH1 P T\nthe\tDH AH0\nthe\tDH IY0\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run(root, "-o", out, "--lang", "en", "--dictionary", lexicon)
+    assert result.exit_code == 0, result.output
+    phones = [label for _, _, label in next(t for t in read_textgrid(out / "bobby.TextGrid").tiers
+                                             if t.name == "phones").entries if label]
+    assert phones[:8] == ["B", "AA1", "B", "IY0", "R", "IH1", "P", "T"] and phones[8] == "DH"
+    assert phones[10:] == ["L", "EH", "JH", "ER"]  # gruut's ledger, written in ARPAbet
+    ref = read_textgrid(fixtures_dir / "praatio" / "bobby_phones.TextGrid").tiers[0].entries
+    hyp = [s for s, _, _ in next(t for t in read_textgrid(out / "bobby.TextGrid").tiers if t.name == "phones").entries[1:]]
+    hits = len(match_boundaries(np.array([s for s, _, _ in ref[1:]]), np.array(hyp), 0.05).ref_idx)
+    assert hits >= 0.8 * (len(ref) - 1), (hits, len(ref) - 1)
 
 
 def test_check_lists_what_align_would_skip_and_guess_without_aligning(corpus, tmp_path):

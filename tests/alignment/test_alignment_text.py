@@ -9,9 +9,11 @@ import pytest
 from phonebound.alignment.g2p import spoken_words
 from phonebound.alignment.lexicon import Pronouncer, read_dictionary
 from phonebound.alignment.transcripts import find_transcript, read_transcripts_file
+from phonebound.alignment.emissions import token_classes
 from phonebound.alignment.words import transcript_words
 from phonebound.corpus.textgrid import write_textgrid
 from phonebound.errors import PhoneboundError
+from phonebound.phones.classes import PHONE_CLASSES
 
 
 def test_dictionary_formats(tmp_path):
@@ -202,3 +204,23 @@ def test_a_cgn_lexicon_with_unspaced_phones_is_split_into_cgn_phones(tmp_path):
     mfa = tmp_path / "english.dict"  # spaced phones: a one-phone word stays one phone
     mfa.write_text("ah\tAA\nawe\tAO\nthe\tDH AH0\n", encoding="utf-8")
     assert read_dictionary(mfa)["ah"] == (("AA",),) and read_dictionary(mfa)["awe"] == (("AO",),)
+
+
+def test_an_arpabet_dictionarys_words_are_read_as_arpabet_among_gruuts_ipa(tmp_path):
+    """Bug: transcript words were all read as IPA, a dictionary's ARPAbet too ("B" a fricative,
+    "Y" a vowel). CMUdict's own layout ("read(2)") is read as variants of "read"."""
+    cmudict = tmp_path / "cmudict.dict"
+    cmudict.write_text(";;; CMUdict\nread R IY1 D\nread(2) R EH1 D\nyes Y EH1 S\nbob B AA1 B\n", encoding="utf-8")
+    pronouncer = Pronouncer("en", read_dictionary(cmudict))
+    assert pronouncer("read").variants == (("R", "IY1", "D"), ("R", "EH1", "D"))
+    assert pronouncer.dictionary_scheme == "arpabet" and pronouncer.dictionary_phone_set == "arpabet"
+    words, _, _ = transcript_words("yes bob barked", "words", pronouncer)
+    assert [w.scheme for w in words] == ["arpabet", "arpabet", "ipa"]
+    labels = [p for w in words for p in w.variants[0]]
+    schemes = [w.scheme for w in words for _ in w.variants[0]]
+    classes = [PHONE_CLASSES[c] for c in token_classes(labels, schemes)]
+    assert classes[:6] == ["approximant", "vowel", "fricative", "stop", "vowel", "stop"]  # Y EH1 S B AA1 B
+    assert classes[6] == "stop"  # gruut's b of "barked"
+    assert Pronouncer("en", {"kat": (("k", "ɑ", "t"),)}).dictionary_phone_set is None  # IPA: written as it is
+    cgn = Pronouncer("nl", {"bouwt": (("b", "A+", "t"),)})
+    assert cgn.dictionary_scheme == "sampa" and cgn.dictionary_phone_set == "cgn"

@@ -41,10 +41,13 @@ CONFIDENCE_RADIUS = 2  # frames around a phone's start where its boundary eviden
 
 @dataclass(frozen=True)
 class Word:
-    """A transcript word and its pronunciations (tuples of phone labels)."""
+    """A transcript word and its pronunciations (tuples of phone labels); ``scheme``: their
+    notation where it is the word's own (a dictionary's ARPAbet among gruut's IPA), else None:
+    the transcript's."""
 
     text: str
     variants: tuple[tuple[str, ...], ...]
+    scheme: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class AlignedPhone:
     label: str  # '' for silence
     word: int  # index into the transcript's words; -1 for silence
     confidence: float
+    scheme: str = ""  # the label's notation (ipa, arpabet, sampa); '' when not known
 
 
 @dataclass
@@ -70,14 +74,26 @@ class Alignment:
         """Phone boundaries (every phone or silence start but the first), seconds."""
         return np.array([p.start for p in self.phones[1:]], np.float64)
 
-    def in_phone_set(self, phone_set: str | None) -> Alignment:
+    def in_phone_set(self, phone_set: str | None, keep: str | None = None) -> Alignment:
         """The same alignment, its phones written in ``phone_set`` (ipa, cgn or arpabet; None: as
-        the transcript, dictionary or G2P gave them)."""
+        the transcript, dictionary or G2P gave them); phones already in notation ``keep`` stay as
+        they are (a dictionary's ARPAbet keeps its stress digits)."""
         if phone_set is None:
             return self
-        scheme = guess_scheme([p.label for p in self.phones if p.label])
-        return replace(self, phones=[replace(p, label=from_ipa(to_ipa(p.label, scheme), phone_set))
-                                     for p in self.phones])
+        guessed = guess_scheme([p.label for p in self.phones if p.label and not p.scheme])
+        phones = [p if not p.label or p.scheme == keep else
+                  replace(p, label=from_ipa(to_ipa(p.label, p.scheme or guessed), phone_set)) for p in self.phones]
+        return replace(self, phones=phones)
+
+
+def written_in(labels: list[str] | tuple[str, ...], phone_set: str | None, scheme: str = "auto") -> list[str]:
+    """Phone labels in notation ``scheme`` ('auto': IPA, ARPAbet or SAMPA, told apart by the whole
+    sequence) written in ``phone_set``; None keeps them as they are. Silences ('') stay empty."""
+    if phone_set is None:
+        return list(labels)
+    if scheme == "auto":
+        scheme = guess_scheme([label for label in labels if label])
+    return [from_ipa(to_ipa(label, scheme), phone_set) if label else label for label in labels]
 
 
 def fewest_phones(words: list[Word]) -> int:
@@ -115,6 +131,8 @@ def align_outputs(outputs: FrameOutputs, words: list[Word], weights: AlignWeight
     if n_phones > T:
         raise AlignmentError(f"the transcript has {n_phones} phones but the audio only {T} frames of 10 ms")
     rate = speech_rate(outputs, n_phones)
+    if scheme == "auto":  # the labels whose words name no notation of their own, read as one sequence
+        scheme = guess_scheme([p for w in words if w.scheme is None for v in w.variants for p in v])
     pieces = []  # (frame offset, first word, segments) per window
     f0, w0 = 0, 0
     while w0 < len(words):
@@ -135,7 +153,7 @@ def align_outputs(outputs: FrameOutputs, words: list[Word], weights: AlignWeight
         w0 += max(spoken) + 1 if spoken else 0
         if f0 >= T:
             raise AlignmentError("the audio ended before the transcript did")
-    return _assemble(pieces, outputs, words, duration, hop_s)
+    return _assemble(pieces, outputs, words, duration, hop_s, scheme)
 
 
 def _search(outputs: FrameOutputs, words: list[Word], weights: AlignWeights, scheme: str, silence_between: bool,
@@ -144,8 +162,10 @@ def _search(outputs: FrameOutputs, words: list[Word], weights: AlignWeights, sch
     if free_end:
         graph.end_after_any_word()
     labels = [t.label for t in graph.tokens]
-    E = token_emissions(labels, outputs, weights, scheme)
-    B, rows = boundary_rows(outputs, weights, token_classes(labels, scheme), graph.preds)
+    schemes = [scheme if t.silence else words[t.word].scheme or scheme for t in graph.tokens]
+    E = token_emissions(labels, outputs, weights, schemes)
+    classes = token_classes(labels, schemes)
+    B, rows = boundary_rows(outputs, weights, classes, graph.preds)
     n = len(labels)
     inner = np.array([t.silence and 0 < t.word < len(words) for t in graph.tokens])  # pauses between words
     cost = np.where(inner, -weights.pause, 0.0)
@@ -153,11 +173,10 @@ def _search(outputs: FrameOutputs, words: list[Word], weights: AlignWeights, sch
         cost = cost + np.where(graph.flat, 0.0, weights.phone_bonus)
     tokens, starts, score = viterbi(E, B, graph.preds, rows, graph.is_end, graph.flat,
                                     np.where(inner, MIN_PAUSE_FRAMES, 1), np.full(n, MAX_PHONE_FRAMES, np.int64),
-                                    duration_prior(labels, rate, weights, scheme), cost)
+                                    duration_prior(labels, rate, weights, schemes), cost)
     if not np.isfinite(score):
         return None
     ends = np.append(starts[1:], len(outputs))
-    classes = token_classes(labels, scheme)
     return [(graph.tokens[j], int(s), int(e), _confidence(outputs, classes[j], int(s), int(e), k == 0))
             for k, (j, s, e) in enumerate(zip(tokens, starts, ends))]
 
@@ -198,7 +217,8 @@ def _expected_words(words: list[Word], w0: int, frames: int, remaining: int) -> 
     return int(np.ceil((len(words) - w0) * frames / max(remaining, 1) * 1.3))
 
 
-def _assemble(pieces, outputs: FrameOutputs, words: list[Word], duration: float, hop_s: float) -> Alignment:
+def _assemble(pieces, outputs: FrameOutputs, words: list[Word], duration: float, hop_s: float,
+              scheme: str) -> Alignment:
     out = Alignment(duration)
     for f0, w0, segs in pieces:
         for token, s, e, conf in segs:
@@ -207,10 +227,12 @@ def _assemble(pieces, outputs: FrameOutputs, words: list[Word], duration: float,
                 prev = out.phones[-1]
                 out.phones[-1] = AlignedPhone(prev.start, end, "", -1, prev.confidence)
                 continue
-            out.phones.append(AlignedPhone(start, end, token.label, -1 if token.silence else w0 + token.word, conf))
+            word = -1 if token.silence else w0 + token.word
+            out.phones.append(AlignedPhone(start, end, token.label, word, conf,
+                                           "" if token.silence else words[word].scheme or scheme))
     if out.phones:  # the last phone ends with the recording (the frame grid stops short of it)
         last = out.phones[-1]
-        out.phones[-1] = AlignedPhone(last.start, duration, last.label, last.word, last.confidence)
+        out.phones[-1] = replace(last, end=duration)
     spans: dict[int, list[float]] = {}
     for p in out.phones:
         if p.word >= 0:

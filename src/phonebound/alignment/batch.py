@@ -41,7 +41,7 @@ from ..io_utils import atomic_write_text
 from ..phones.ipa import PHONE_SETS
 from .adapt import PhoneStats, SpeakerPhoneModels
 from .lexicon import Pronouncer
-from .recording import align_features
+from .recording import align_features, output_phone_set
 from .transcripts import find_transcript, read_transcripts
 from .writers import WRITERS
 
@@ -80,8 +80,7 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
     if not pairs:
         raise PhoneboundError("no audio files found", ", ".join(map(str, inputs)), "give audio files or folders holding them")
     _check_regex(speaker_regex)
-    if phone_set is not None and phone_set not in PHONE_SETS:
-        raise PhoneboundError(f"unknown phone set {phone_set!r}", fix=f"give --phone-set {' | '.join(PHONE_SETS)}")
+    _check_phone_set(phone_set)
     transcript_pronouncer(lang, dictionary, text_kind)  # an unknown language or a bad dictionary fails now
     table = read_transcripts(transcripts) if transcripts else None
     check_batch_output_dir(out)
@@ -126,16 +125,19 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
 
 
 def check_transcripts(inputs: list[str | Path], out: str | Path, lang: str | None = None, text_kind: str = "words",
-                      dictionary: str | Path | None = None, transcripts: str | Path | None = None) -> AlignSummary:
+                      dictionary: str | Path | None = None, transcripts: str | Path | None = None,
+                      phone_set: str | None = None) -> AlignSummary:
     """What ``align`` would skip and guess, found without a model (as MFA's ``validate``): each
     recording's header read, its transcript found and pronounced, its phones counted against its
     10 ms frames. ``OUT/check_skipped.tsv`` and ``OUT/check_guessed_words.tsv`` (names of their
     own, so that the alignment run into ``OUT`` starts clean) list what it found; a truncated WAV's
-    note is in ``summary.warnings``."""
+    note is in ``summary.warnings``. ``phone_set``: the guessed words' phones written as ``align``
+    would write them."""
     from .aligner import fewest_phones
     from .recording import transcript_pronouncer
     from .words import transcript_words
 
+    _check_phone_set(phone_set)
     t0 = time.perf_counter()
     out = Path(out)
     pairs = plan_outputs([Path(p) for p in inputs], out, "long_textgrid")
@@ -158,7 +160,8 @@ def check_transcripts(inputs: list[str | Path], out: str | Path, lang: str | Non
                 for *_, span in text.spans:
                     span_words, span_guessed, _ = transcript_words(span, text_kind, speaker)
                     words += span_words
-                    guessed |= {(w, " ".join(speaker(w).variants[0])) for w in span_guessed}
+                    guessed |= {(w, guessed_phones(speaker, w, output_phone_set(phone_set, speaker)[0]))
+                                for w in span_guessed}
                 phones = fewest_phones(words)
                 if phones > info.duration / HOP_S:
                     raise PhoneboundError(f"the transcript has {phones} phones but the audio only "
@@ -174,6 +177,18 @@ def check_transcripts(inputs: list[str | Path], out: str | Path, lang: str | Non
     atomic_write_text(out / "check_skipped.tsv", "path\treason\n" + "".join(f"{a}\t{r}\n" for a, r in summary.skipped))
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _check_phone_set(phone_set: str | None) -> None:
+    if phone_set is not None and phone_set not in PHONE_SETS:
+        raise PhoneboundError(f"unknown phone set {phone_set!r}", fix=f"give --phone-set {' | '.join(PHONE_SETS)}")
+
+
+def guessed_phones(pronouncer, word: str, phone_set: str | None) -> str:
+    """The phones the G2P guessed for ``word``, in the notation the alignment is written in, so
+    that the line can be corrected into a --dictionary for the same run."""
+    from .aligner import written_in
+    return " ".join(written_in(pronouncer(word).variants[0], phone_set, "ipa"))
 
 
 def _count_guessed(summary: AlignSummary, guessed) -> None:
@@ -294,7 +309,8 @@ def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[
             recs = [align_features(detector, h, duration, text, options["text_kind"], pronouncer,
                                    phone_models=adapted.of(speaker) if adapted else None, feats=feats)
                     for speaker, text in voices(transcript, target, options)]
-            recs = [replace(rec, alignment=rec.alignment.in_phone_set(options.get("phone_set"))) for rec in recs]
+            written = output_phone_set(options.get("phone_set"), pronouncer)
+            recs = [replace(rec, alignment=rec.alignment.in_phone_set(*written)) for rec in recs]
             Path(target).parent.mkdir(parents=True, exist_ok=True)
             writer(recs, Path(target), {"file": audio, "model": str(detector.path or detector.name)})
             if options["link_audio"]:
@@ -303,7 +319,8 @@ def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[
             records.append({"audio": audio, "error": _reason(e, audio)})
             continue
         records.append({"audio": audio, "target": target, "duration": duration,
-                        "guessed": [(w, " ".join(pronouncer(w).variants[0])) for rec in recs for w in rec.alignment.guessed],
+                        "guessed": [(w, guessed_phones(pronouncer, w, written[0]))
+                                    for rec in recs for w in rec.alignment.guessed],
                         "boundaries": sum(len(rec.alignment.phones) - 1 for rec in recs),
                         "phones": sum(1 for rec in recs for p in rec.alignment.phones if p.label)})
     return records

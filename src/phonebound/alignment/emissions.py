@@ -17,6 +17,7 @@ phone), so isolated words and fast continuous speech get priors that fit them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,34 +80,43 @@ class AlignWeights:
                 "phone_bonus": self.phone_bonus, "adapt": self.adapt}
 
 
-def token_emissions(labels: list[str], outputs: FrameOutputs, weights: AlignWeights, scheme: str = "auto") -> np.ndarray:
-    """(N, T) frame scores of the tokens ``labels`` ('' = silence); repeated labels are scored once."""
+def _per_label(labels: list[str], scheme: str | Sequence[str]) -> list[str]:
+    """Each label's notation: one for all, or each its own (a dictionary's words among gruut's)."""
+    return [scheme] * len(labels) if isinstance(scheme, str) else list(scheme)
+
+
+def token_emissions(labels: list[str], outputs: FrameOutputs, weights: AlignWeights,
+                    scheme: str | Sequence[str] = "auto") -> np.ndarray:
+    """(N, T) frame scores of the tokens ``labels`` ('' = silence), each read in its ``scheme``
+    (one for all, or one per label); repeated labels are scored once."""
     probs = np.clip(outputs.classes.astype(np.float64), FLOOR, 1.0)
     speech = np.clip(1.0 - probs[:, SILENCE_CLASS], FLOOR, 1.0)
     log_silence, log_speech = np.log(probs[:, SILENCE_CLASS]), np.log(speech)
     logc = np.log(probs) - log_speech[:, None]  # log P(class | speech)
     feats = outputs.features.astype(np.float64) if outputs.features is not None and weights.features else None
     best = feats.max(-1).mean(-1) if feats is not None else None
-    cache: dict[str, np.ndarray] = {}
-    for label in dict.fromkeys(labels):
-        cls = phone_class(label, scheme) if label else "silence"
+    cache: dict[tuple[str, str], np.ndarray] = {}
+    keys = list(zip(labels, _per_label(labels, scheme)))
+    for label, sch in dict.fromkeys(keys):
+        cls = phone_class(label, sch) if label else "silence"
         adapted = outputs.phone_fit.get(label, 0.0) if outputs.phone_fit is not None else 0.0
         if cls == "silence":
-            cache[label] = weights.silence * log_silence + adapted
+            cache[label, sch] = weights.silence * log_silence + adapted
             continue
         score = weights.silence * log_speech + weights.classes * logc[:, PHONE_CLASSES.index(cls)]
-        values = phone_features(label, scheme) if feats is not None else None
+        values = phone_features(label, sch) if feats is not None else None
         if values is not None and len(values):
             picks = values.astype(np.int64) + 1  # (S, F) value class per segment
             k = np.arange(picks.shape[1])
             fit = np.max([feats[:, k, p].mean(-1) for p in picks], axis=0) - best
             score = score + weights.features * fit
-        cache[label] = score + adapted
-    return np.stack([cache[label] for label in labels]) if labels else np.zeros((0, len(outputs)))
+        cache[label, sch] = score + adapted
+    return np.stack([cache[key] for key in keys]) if labels else np.zeros((0, len(outputs)))
 
 
-def token_classes(labels: list[str], scheme: str = "auto") -> list[int]:
-    return [PHONE_CLASSES.index(phone_class(label, scheme)) if label else SILENCE_CLASS for label in labels]
+def token_classes(labels: list[str], scheme: str | Sequence[str] = "auto") -> list[int]:
+    return [PHONE_CLASSES.index(phone_class(label, sch)) if label else SILENCE_CLASS
+            for label, sch in zip(labels, _per_label(labels, scheme))]
 
 
 def boundary_rows(outputs: FrameOutputs, weights: AlignWeights, classes: list[int],
@@ -144,20 +154,21 @@ def speech_rate(outputs: FrameOutputs, n_phones: int) -> float:
     return max(speech, 1.0) / max(n_phones, 1)
 
 
-def duration_prior(labels: list[str], frames_per_phone: float, weights: AlignWeights, scheme: str = "auto",
+def duration_prior(labels: list[str], frames_per_phone: float, weights: AlignWeights, scheme: str | Sequence[str] = "auto",
                    max_frames: int = MAX_PHONE_FRAMES) -> np.ndarray:
     """(N, max_frames + 1) weighted log-normal log-density of each token's length in frames; the
     class means are shifted together so that their mean duration is the recording's
     ``frames_per_phone`` (:func:`speech_rate`). Silence tokens get zeros (they have no prior)."""
     d = np.arange(max_frames + 1, dtype=np.float64)
     d[0] = 0.5
-    params = {label: weights.durations.get(phone_class(label, scheme), weights.durations["other"])
-              for label in dict.fromkeys(labels) if label}
-    typical = np.mean([np.exp(params[label][0]) for label in labels if label]) if params else 1.0
+    keys = list(zip(labels, _per_label(labels, scheme)))
+    params = {(label, sch): weights.durations.get(phone_class(label, sch), weights.durations["other"])
+              for label, sch in dict.fromkeys(keys) if label}
+    typical = np.mean([np.exp(params[key][0]) for key in keys if key[0]]) if params else 1.0
     shift = np.log(frames_per_phone) - np.log(typical)
     out = np.zeros((len(labels), max_frames + 1))
-    for j, label in enumerate(labels):
-        if label:
-            mean, sd = params[label]
+    for j, key in enumerate(keys):
+        if key[0]:
+            mean, sd = params[key]
             out[j] = weights.duration * (-((np.log(d) - mean - shift) ** 2) / (2 * sd * sd) - np.log(d))
     return out

@@ -47,12 +47,15 @@ _LETTER_PHONES = {"nl": {"b": "b", "c": "k", "d": "d", "e": "ə", "f": "f", "g":
 
 @dataclass(frozen=True)
 class Pronunciations:
-    """Every pronunciation of a word (tuples of IPA phones) and where they came from:
-    'dictionary' (the user's), 'lexicon' (gruut's) or 'guessed' (gruut's G2P model)."""
+    """Every pronunciation of a word (tuples of phones) and where they came from:
+    'dictionary' (the user's), 'transcript' (CGN's _FON tiers), 'lexicon' (gruut's) or 'guessed'
+    (gruut's G2P model). ``scheme``: their notation; IPA but for a user's dictionary in ARPAbet or
+    SAMPA (:func:`~phonebound.phones.classes.guess_scheme`)."""
 
     word: str
     variants: tuple[tuple[str, ...], ...]
     source: str
+    scheme: str = "ipa"
 
 
 def language_dir(lang: str) -> Path:

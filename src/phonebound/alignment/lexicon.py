@@ -2,8 +2,8 @@
 tiers), then gruut's lexicon, then its G2P.
 
 A dictionary file has one pronunciation per line, ``word<TAB>phone phone …`` (MFA's and CGN's
-lexicon format); a word may have several lines (variants), and MFA's probability columns
-between the word and its phones are skipped. CGN writes a word's phones without spaces ("dAt",
+lexicon format) or CMUdict's (``read(2)`` for a word's second line); a word may have several
+lines (variants), and MFA's probability columns between the word and its phones are skipped. CGN writes a word's phones without spaces ("dAt",
 "bA+t"); such a transcription is split into CGN's phones. Words are matched case-insensitively.
 """
 
@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import PhoneboundError
+from ..phones.classes import guess_scheme
 from ..phones.ipa import split_cgn_sampa
 from .g2p import Pronunciations, lexicon
 
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
+_CMUDICT_VARIANT = re.compile(r"\(\d+\)$")  # CMUdict's second pronunciation of "read" is "read(2)"
 
 
 def read_dictionary(path: str | Path) -> dict[str, tuple[tuple[str, ...], ...]]:
@@ -40,9 +42,10 @@ def read_dictionary(path: str | Path) -> dict[str, tuple[tuple[str, ...], ...]]:
         if not word or not fields:
             raise PhoneboundError(f"line {n} has no phones after the word", path,
                                   "write one pronunciation per line: word<TAB>phone phone ...")
-        entries.setdefault(word.lower(), [])
-        if tuple(fields) not in entries[word.lower()]:
-            entries[word.lower()].append(tuple(fields))
+        word = _CMUDICT_VARIANT.sub("", word).lower() or word.lower()
+        entries.setdefault(word, [])
+        if tuple(fields) not in entries[word]:
+            entries[word].append(tuple(fields))
     if not entries:
         raise PhoneboundError("the dictionary has no entries", path, "write one pronunciation per line: word<TAB>phone phone ...")
     if all(len(v) == 1 for variants in entries.values() for v in variants):  # no spaces anywhere: CGN's layout
@@ -60,6 +63,20 @@ class Pronouncer:
     dictionary: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     transcribed: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)  # the transcript's own
     _cache: dict[str, Pronunciations | None] = field(default_factory=dict, repr=False)
+    # The dictionary's notation, guessed once over all its phones: an ARPAbet dictionary's "B"
+    # is a stop, though read as IPA among gruut's phones it would be a fricative (ʙ).
+    dictionary_scheme: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.dictionary_scheme:
+            self.dictionary_scheme = guess_scheme([p for vs in self.dictionary.values() for v in vs for p in v]
+                                                  ) if self.dictionary else "ipa"
+
+    @property
+    def dictionary_phone_set(self) -> str | None:
+        """The phone set (:data:`~phonebound.phones.ipa.PHONE_SETS`) an alignment is written in so
+        that every word's phones are in the dictionary's notation; None for an IPA dictionary."""
+        return {"arpabet": "arpabet", "sampa": "cgn"}.get(self.dictionary_scheme)
 
     def with_transcribed(self, pairs: tuple[tuple[str, tuple[str, ...]], ...]) -> Pronouncer:
         """This pronouncer with a transcript's own (word, phones) pairs after the user's dictionary
@@ -70,7 +87,8 @@ class Pronouncer:
         transcribed: dict[str, tuple[tuple[str, ...], ...]] = {}
         for word, phones in pairs:
             transcribed[word.lower()] = transcribed.get(word.lower(), ()) + (phones,)
-        return Pronouncer(self.lang, self.dictionary, transcribed, self._cache)  # the other words' cache is shared
+        # the other words' cache is shared
+        return Pronouncer(self.lang, self.dictionary, transcribed, self._cache, self.dictionary_scheme)
 
     def __call__(self, word: str) -> Pronunciations | None:
         """The word's pronunciations, or None when nothing can pronounce it."""
@@ -84,7 +102,7 @@ class Pronouncer:
     def _pronounce(self, word: str) -> Pronunciations | None:
         key = word.lower()
         if key in self.dictionary:
-            return Pronunciations(word, self.dictionary[key], "dictionary")
+            return Pronunciations(word, self.dictionary[key], "dictionary", self.dictionary_scheme)
         if self.lang is None:
             return None
         lex = lexicon(self.lang)

@@ -75,8 +75,8 @@ def align_features(detector: Detector, heads: dict[str, np.ndarray], duration: f
         offset, first_word = lo * hop, len(words)
         if offset > cursor + 1e-9:
             phones.append(AlignedPhone(cursor, offset, "", -1, 1.0))
-        phones += [AlignedPhone(p.start + offset, p.end + offset, p.label, p.word + first_word if p.word >= 0 else -1,
-                                p.confidence) for p in part.phones]
+        phones += [replace(p, start=p.start + offset, end=p.end + offset, word=p.word + first_word if p.word >= 0 else -1)
+                   for p in part.phones]
         words += [(s + offset, e + offset, w) for s, e, w in part.words]
         cursor = phones[-1].end
     if cursor < duration - 1e-9:
@@ -113,6 +113,15 @@ def transcript_pronouncer(lang: str | None, dictionary: str | Path | None, text_
     return Pronouncer(lang, read_dictionary(dictionary) if dictionary else {})
 
 
+def output_phone_set(phone_set: str | None, pronouncer: Pronouncer | None) -> tuple[str | None, str | None]:
+    """The phone set an alignment is written in, and the notation kept as it is: ``phone_set``
+    when given; else a non-IPA --dictionary's own, so that one TextGrid holds one notation (the
+    dictionary's words keep their labels, such as ARPAbet's stress digits; gruut's are converted)."""
+    if phone_set is None and pronouncer is not None and pronouncer.dictionary_phone_set:
+        return pronouncer.dictionary_phone_set, pronouncer.dictionary_scheme
+    return phone_set, None
+
+
 def align(audio: str | Path | np.ndarray, text: str, lang: str | None = None, text_kind: str = "words",
           model: str | Path | Detector | None = None, dictionary: str | Path | None = None,
           sample_rate: int | None = None, channel: int | None = None, phone_set: str | None = None) -> Alignment:
@@ -121,7 +130,7 @@ def align(audio: str | Path | np.ndarray, text: str, lang: str | None = None, te
     Returns an :class:`~.aligner.Alignment`: ``phones`` (start, end, label, word, confidence;
     silences labelled ''), ``words`` (start, end, text), ``boundaries``, ``guessed`` (words whose
     pronunciation came from the G2P model). ``phone_set``: its phones written in ipa, cgn or
-    arpabet (None: as the dictionary, G2P or ``text`` gave them). Two passes, as ``phonebound align`` makes over a corpus,
+    arpabet (None: as ``text`` or the G2P gave them, or in the dictionary's notation). Two passes, as ``phonebound align`` makes over a corpus,
     the recording being its own corpus. Raises PhoneboundError when it cannot be aligned."""
     from ..inference.detector import load_detector
     from ..inference.segment import recording_features, signal_of
@@ -145,4 +154,4 @@ def align(audio: str | Path | np.ndarray, text: str, lang: str | None = None, te
         if models is not None:
             rec = align_features(detector, heads, duration, transcript, text_kind, pronouncer, phone_models=models,
                                  feats=feats)
-    return rec.alignment.in_phone_set(phone_set)
+    return rec.alignment.in_phone_set(*output_phone_set(phone_set, pronouncer))

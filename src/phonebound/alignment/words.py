@@ -16,9 +16,9 @@ WORD_BREAKS = frozenset({"|", "#", "||", "/"}) | SILENCE
 def transcript_words(text: str, text_kind: str, pronouncer: Pronouncer | None) -> tuple[list[Word], list[str], str]:
     """The words of ``text``, the words whose pronunciation was guessed, and the phone scheme.
 
-    text_kind 'words': orthographic words pronounced by ``pronouncer`` (IPA phones); 'phones':
-    space-separated phones (IPA, ARPAbet or SAMPA), one word unless ``|`` or a silence label
-    separates words. Raises PhoneboundError when the text is empty or a word cannot be pronounced.
+    text_kind 'words': orthographic words pronounced by ``pronouncer`` (IPA phones, or a
+    dictionary's own notation, which each such Word carries); 'phones': space-separated phones
+    (IPA, ARPAbet or SAMPA), one word unless ``|`` or a silence label separates words. Raises PhoneboundError when the text is empty or a word cannot be pronounced.
     """
     if text_kind not in TEXT_KINDS:
         raise PhoneboundError(f"unknown --text-kind {text_kind!r}", fix=f"use one of {', '.join(TEXT_KINDS)}")
@@ -34,7 +34,7 @@ def transcript_words(text: str, text_kind: str, pronouncer: Pronouncer | None) -
             continue
         if found.source == "guessed":
             guessed.append(token)
-        words.append(Word(token, found.variants))
+        words.append(Word(token, found.variants, found.scheme))
     if missing:
         raise PhoneboundError(f"no pronunciation for {', '.join(repr(w) for w in missing[:5])}"
                               + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""),
