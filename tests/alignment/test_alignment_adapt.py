@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from phonebound.alignment.adapt import SPEAKER_PRIOR_FRAMES, PhoneStats, SpeakerPhoneModels, frame_spans
 from phonebound.alignment.batch import adaptation_sample, speaker_of
-from phonebound.alignment.aligner import Word, align_outputs
+from phonebound.alignment.aligner import AlignedPhone, Word, align_outputs
 from phonebound.alignment.emissions import AlignWeights, FrameOutputs
 from phonebound.cli import app
 from phonebound.corpus.textgrid import read_textgrid
@@ -45,6 +45,19 @@ def test_statistics_merge_and_fit_per_label_means():
     assert np.allclose(models.means["a"], (np.array([0.0, 2.0]) + 20 * np.array([2.0, 3.0])) / 22)
     assert models.variance.shape == (2,) and np.all(models.variance > 0)
     assert PhoneStats().fit(1.0) is None  # nothing to tell apart
+
+
+def test_an_alignments_labels_take_their_class_in_their_own_notation():
+    """An ARPAbet dictionary's "B" and "P" are stops: read alone they would be SAMPA's β and an
+    approximant, and shrunk towards the wrong class's mean."""
+    feats = np.array([[0.0], [0.0], [1.0], [1.0], [5.0], [5.0]])
+    phones = [AlignedPhone(0.00, 0.02, "B", 0, 1.0, "arpabet"), AlignedPhone(0.02, 0.04, "P", 0, 1.0, "arpabet"),
+              AlignedPhone(0.04, 0.06, "s", 1, 1.0, "ipa")]
+    stats = PhoneStats()
+    stats.add_alignment(feats, phones, 0.01)
+    assert stats.classes == {"B": "stop", "P": "stop", "s": "fricative"}
+    models = PhoneStats().merge(stats).fit(scale=1.0)
+    assert set(models.class_means) == {"stop", "fricative"} and np.allclose(models.class_means["stop"], 0.5)
 
 
 def test_frame_scores_are_log_posteriors_and_cover_unseen_labels(tmp_path):

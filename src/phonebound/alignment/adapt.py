@@ -41,6 +41,9 @@ class PhoneStats:
     n: dict[str, float] = field(default_factory=dict)
     s: dict[str, np.ndarray] = field(default_factory=dict)
     ss: dict[str, np.ndarray] = field(default_factory=dict)
+    # each label's broad class, read in its phone's notation where the alignment names it (an
+    # ARPAbet dictionary's "B" is a stop; read alone it would be SAMPA's fricative β)
+    classes: dict[str, str] = field(default_factory=dict)
 
     def add(self, feats: np.ndarray, spans: list[tuple[int, int, str]]) -> None:
         """The frames ``feats[start:end]`` of each (start, end, label) span ('' = silence)."""
@@ -53,6 +56,8 @@ class PhoneStats:
     def add_alignment(self, feats: np.ndarray, phones, hop_s: float) -> None:
         """The frames an alignment's phones (and pauses) received, on the ``hop_s`` grid."""
         self.add(feats, frame_spans(phones, hop_s))
+        self.classes.update({p.label: phone_class(p.label, p.scheme) for p in phones
+                             if p.label and p.scheme})
 
     def _add(self, label: str, n: float, s: np.ndarray, ss: np.ndarray) -> None:
         if label in self.n:
@@ -65,6 +70,7 @@ class PhoneStats:
     def merge(self, other: PhoneStats) -> PhoneStats:
         for label in other.n:
             self._add(label, other.n[label], other.s[label], other.ss[label])
+        self.classes.update(other.classes)
         return self
 
     def fit(self, scale: float) -> PhoneModels | None:
@@ -76,13 +82,13 @@ class PhoneStats:
         cls_n: dict[str, float] = {}
         cls_s: dict[str, np.ndarray] = {}
         for label, n in self.n.items():
-            c = _class_of(label)
+            c = self.classes.get(label) or _class_of(label)
             cls_n[c] = cls_n.get(c, 0.0) + n
             cls_s[c] = cls_s.get(c, 0.0) + self.s[label]
         class_means = {c: cls_s[c] / cls_n[c] for c in cls_n}
         means, scatter = {}, 0.0
         for label, n in self.n.items():
-            prior = class_means.get(_class_of(label), global_mean)
+            prior = class_means.get(self.classes.get(label) or _class_of(label), global_mean)
             m = (self.s[label] + SHRINK_FRAMES * prior) / (n + SHRINK_FRAMES)
             means[label] = m
             scatter = scatter + self.ss[label] - 2 * m * self.s[label] + n * m * m  # sum of (x - m)^2
