@@ -169,8 +169,8 @@ def align_cells(model, candidate: str | None, cv_work: Path, sets: dict[str, Pat
     vox = "VoxAngeles, to reference phones (±20 ms)"
     if candidate:
         cells[vox] = cell(cv_counts(cv_work, candidate, True, model.config.get("align"))["cv"]) + " (5-fold CV)"
-    else:
-        cells[vox] = cell(utterance_counts(model, holdout, "test", 0.02, "phones")) + " †"
+    cells["VoxAngeles, 5 held-out languages †, to reference phones (±20 ms)"] = cell(
+        utterance_counts(model, holdout, "test", 0.02, "phones"))
     cells["small, to its words (±20 ms)"] = cell(utterance_counts(model, sets["small"], "all", 0.02, "words",
                                                                    SMALL_WORDS, "en"))
     cells["synth_nl, to its phones (±20 ms)"] = cell(utterance_counts(model, sets["synth_nl"], "test", 0.02, "phones"))
@@ -201,7 +201,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "phonebound-bench-accuracy")
     ap.add_argument("--cv", type=Path, required=True, help="bench/cv.py's work folder (prepared, fold models trained)")
     ap.add_argument("--row", action="append", default=[], help="NAME=MODEL[@CANDIDATE]")
-    ap.add_argument("--align-row", default=None, help="NAME of the row whose aligner gets the alignment rows")
+    ap.add_argument("--align-row", action="append", default=[], help="NAME of a row whose aligner gets alignment rows")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     shared = require_shared()
@@ -215,7 +215,7 @@ def main() -> None:
         selection[name] = selection_cells(name, model, candidate or None, args.cv, holdout)
         report[name] = report_cells(model, protocol, sets, holdout)
         print(name, json.dumps({**selection[name], **report[name]}, ensure_ascii=False), flush=True)
-        if name == args.align_row:
+        if name in args.align_row:
             alignment[name] = align_cells(model, candidate or None, args.cv, sets, holdout)
             print(name, "align", json.dumps(alignment[name], ensure_ascii=False), flush=True)
     text = (markdown("Selection: what chooses between recipes", selection) + "\n"
