@@ -43,6 +43,25 @@ def test_pronouncer_takes_the_dictionary_then_the_lexicon_then_guesses():
     assert Pronouncer("en")("the").source == "lexicon"
 
 
+def test_a_hyphenated_word_no_lexicon_holds_is_pronounced_part_by_part():
+    """gruut's G2P reads the hyphen as a letter: "well-known" was guessed as 'w ɛ l n oʊ n' only
+    by luck, "T-shirt" lost its 'i', "zee-egel" became 'z e e ɣ ə l'."""
+    en = Pronouncer("en")
+    assert en("T-shirt").source == "lexicon" and en("T-shirt").variants[0] == ("t", "i", "ʃ", "ɚ", "t")
+    art = en("state-of-the-art")
+    assert art.source == "lexicon" and ("s", "t", "eɪ", "t", "ə", "v", "ð", "ə", "ɑ", "ɹ", "t") in art.variants
+    assert len(art.variants) <= 8
+    assert en("zlorb-known").source == "guessed"  # a part no lexicon holds makes the word a guess
+    nl = Pronouncer("nl")
+    assert nl("zee-egel").variants[0] == ("z", "eː", "e", "x", "ə", "l")
+    arpabet = Pronouncer(None, {"well": (("W", "EH1", "L"),), "known": (("N", "OW1", "N"),)})
+    well_known = arpabet("well-known")
+    assert well_known.variants == (("W", "EH1", "L", "N", "OW1", "N"),) and well_known.scheme == "arpabet"
+    assert well_known.source == "dictionary" and arpabet("ill-known") is None
+    words, guessed, _ = transcript_words("a T-shirt", "words", en)
+    assert [w.text for w in words] == ["a", "T-shirt"] and guessed == []  # one word on the words tier
+
+
 def test_dutch_diphthongs_are_one_phone():
     """gruut's Dutch lexicon spells some diphthongs as two phones ("uit": only 'œː y t', 'œː ʏ t',
     'ɔ ʏ t', 'œː t'), which forced a boundary inside the diphthong; CGN counts it as one phone."""

@@ -9,6 +9,7 @@ lines (variants), and MFA's probability columns between the word and its phones 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ from ..phones.classes import guess_scheme
 from ..phones.ipa import split_cgn_sampa
 from .g2p import Pronunciations, lexicon
 
+HYPHENS = re.compile(r"[-\u2010\u2011]")
+MAX_COMPOUND_VARIANTS = 8  # a hyphenated word's pronunciations: its parts' combined, the first 8
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 _CMUDICT_VARIANT = re.compile(r"\(\d+\)$")  # CMUdict's second pronunciation of "read" is "read(2)"
 
@@ -103,11 +106,28 @@ class Pronouncer:
         key = word.lower()
         if key in self.dictionary:
             return Pronunciations(word, self.dictionary[key], "dictionary", self.dictionary_scheme)
-        if self.lang is None:
-            return None
-        lex = lexicon(self.lang)
-        variants = lex.lookup(word)
+        variants = lexicon(self.lang).lookup(word) if self.lang is not None else ()
         if variants:
             return Pronunciations(word, variants, "lexicon")
-        guess = lex.guess(word) if any(ch.isalpha() for ch in word) else ()
+        compound = self._compound(word)
+        if compound is not None or self.lang is None:
+            return compound
+        guess = lexicon(self.lang).guess(word) if any(ch.isalpha() for ch in word) else ()
         return Pronunciations(word, (guess,), "guessed") if guess else None
+
+    def _compound(self, word: str) -> Pronunciations | None:
+        """A hyphenated word no lexicon holds, pronounced part by part (as MFA splits it):
+        "well-known" as "well" + "known", "zee-egel" as "zee" + "egel", where the G2P model, reading
+        the hyphen as a letter, guessed 'w ɛ l n oʊ n' and 'z e e ɣ ə l'. A part no lexicon holds
+        is guessed alone, and then so is the word; the parts must share one notation."""
+        parts = [p for p in HYPHENS.split(word) if p]
+        if len(parts) < 2:
+            return None
+        found = [self(part) for part in parts]
+        if not all(found) or len({f.scheme for f in found}) > 1:
+            return None
+        variants = tuple(itertools.islice((sum(v, ()) for v in itertools.product(*(f.variants for f in found))),
+                                          MAX_COMPOUND_VARIANTS))
+        sources = {f.source for f in found}
+        source = "guessed" if "guessed" in sources else "dictionary" if sources == {"dictionary"} else "lexicon"
+        return Pronunciations(word, variants, source, found[0].scheme)
