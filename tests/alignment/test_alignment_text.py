@@ -241,5 +241,6 @@ def test_an_arpabet_dictionarys_words_are_read_as_arpabet_among_gruuts_ipa(tmp_p
     assert classes[:6] == ["approximant", "vowel", "fricative", "stop", "vowel", "stop"]  # Y EH1 S B AA1 B
     assert classes[6] == "stop"  # gruut's b of "barked"
     assert Pronouncer("en", {"kat": (("k", "ɑ", "t"),)}).dictionary_phone_set is None  # IPA: written as it is
+    assert Pronouncer("en", {"kat": (("k", "a", "t"),)}).dictionary_phone_set is None  # IPA as much as SAMPA
     cgn = Pronouncer("nl", {"bouwt": (("b", "A+", "t"),)})
     assert cgn.dictionary_scheme == "sampa" and cgn.dictionary_phone_set == "cgn"

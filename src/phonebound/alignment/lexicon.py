@@ -57,6 +57,15 @@ def read_dictionary(path: str | Path) -> dict[str, tuple[tuple[str, ...], ...]]:
     return {w: tuple(v) for w, v in entries.items()}
 
 
+def _notation(phones: list[str]) -> str:
+    """A dictionary's notation: ARPAbet, SAMPA, or IPA, which includes a dictionary of plain
+    lower-case letters ("k a t" is the same in both, and is not rewritten into CGN's SAMPA)."""
+    scheme = guess_scheme(phones) if phones else "ipa"
+    if scheme == "sampa" and all(p.isascii() and p.isalpha() and p.islower() for p in phones):
+        return "ipa"
+    return scheme
+
+
 @dataclass
 class Pronouncer:
     """Pronunciations of words in one language: the user's dictionary, then the transcript's own
@@ -72,8 +81,7 @@ class Pronouncer:
 
     def __post_init__(self) -> None:
         if not self.dictionary_scheme:
-            self.dictionary_scheme = guess_scheme([p for vs in self.dictionary.values() for v in vs for p in v]
-                                                  ) if self.dictionary else "ipa"
+            self.dictionary_scheme = _notation([p for vs in self.dictionary.values() for v in vs for p in v])
 
     @property
     def dictionary_phone_set(self) -> str | None:
