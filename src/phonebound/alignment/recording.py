@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -97,8 +98,9 @@ def _merge_silences(phones: list[AlignedPhone]) -> list[AlignedPhone]:
     return out
 
 
-def transcript_pronouncer(lang: str | None, dictionary: str | Path | None, text_kind: str) -> Pronouncer | None:
-    """The pronouncer a run uses: the dictionary, then gruut's lexicon and G2P for ``lang``
+def transcript_pronouncer(lang: str | None, dictionary: str | Path | Mapping | None, text_kind: str) -> Pronouncer | None:
+    """The pronouncer a run uses: the dictionary (a file, or a mapping of word to its phones,
+    space-separated, or a list of such variants), then gruut's lexicon and G2P for ``lang``
     (checked now, so an unknown --lang or a missing language package fails before any file)."""
     if text_kind == "phones":
         return None
@@ -110,6 +112,9 @@ def transcript_pronouncer(lang: str | None, dictionary: str | Path | None, text_
                               fix="give --lang (nl, en, de, fr, ...) or --dictionary FILE, or --text-kind phones")
     if lang is not None:
         language_dir(lang)
+    if isinstance(dictionary, Mapping):  # from Python: {"kat": "k ɑ t"} or {"het": ["h ɛ t", "ə t"]}
+        return Pronouncer(lang, {w.lower(): tuple(tuple(v.split()) for v in ([p] if isinstance(p, str) else p))
+                                 for w, p in dictionary.items()})
     return Pronouncer(lang, read_dictionary(dictionary) if dictionary else {})
 
 
@@ -123,14 +128,16 @@ def output_phone_set(phone_set: str | None, pronouncer: Pronouncer | None) -> tu
 
 
 def align(audio: str | Path | np.ndarray, text: str, lang: str | None = None, text_kind: str = "words",
-          model: str | Path | Detector | None = None, dictionary: str | Path | None = None,
+          model: str | Path | Detector | None = None, dictionary: str | Path | Mapping | None = None,
           sample_rate: int | None = None, channel: int | None = None, phone_set: str | None = None) -> Alignment:
     """Align one recording (a path, or an array with ``sample_rate``) to ``text``.
 
     Returns an :class:`~.aligner.Alignment`: ``phones`` (start, end, label, word, confidence;
     silences labelled ''), ``words`` (start, end, text), ``boundaries``, ``guessed`` (words whose
     pronunciation came from the G2P model). ``phone_set``: its phones written in ipa, cgn or
-    arpabet (None: as ``text`` or the G2P gave them, or in the dictionary's notation). Two passes, as ``phonebound align`` makes over a corpus,
+    arpabet (None: as ``text`` or the G2P gave them, or in the dictionary's notation).
+    ``dictionary``: a file as ``--dictionary`` reads, or ``{"word": "p h o n e s"}`` (a list of
+    such strings for several pronunciations). Two passes, as ``phonebound align`` makes over a corpus,
     the recording being its own corpus. Raises PhoneboundError when it cannot be aligned."""
     from ..inference.detector import load_detector
     from ..inference.segment import recording_features, signal_of
