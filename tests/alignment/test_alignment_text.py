@@ -198,6 +198,16 @@ def test_cgn_word_codes_and_placeholders(tmp_path):
     assert transcript.pronunciations == (("ik", ("ɪ", "k")), ("kat", ("k", "ɑ")))  # the broken-off kat, as said
 
 
+def test_bracketed_annotations_are_no_words(tmp_path):
+    """Bug: "[laughter]", "<unk>" and "{breath}" were pronounced as the words laughter, unk and
+    breath. As MFA reads them, they are no words; an interval holding only one is a gap."""
+    assert spoken_words("hello [laughter] world <unk> so {breath} [two words] ok", "en") == ["hello", "world", "so", "ok"]
+    assert spoken_words("het [lacht] is 12 <unk>", "nl") == ["het", "is", "twaalf"]
+    grid = tmp_path / "talk.TextGrid"
+    write_textgrid(grid, 1.5, {"words": [(0.0, 0.5, "hello"), (0.5, 1.0, "[laughter]"), (1.0, 1.5, "world")]})
+    assert find_transcript(tmp_path / "talk.wav").spans == ((0.0, 0.5, "hello"), (1.0, 1.5, "world"))
+
+
 def test_a_cgn_annotation_gives_each_word_its_fon_transcription(shared_data):
     """CGN's awd files hold, per speaker, a _FON tier transcribing each word as it was said; those
     come after the user's dictionary, before gruut's lexicon (in IPA, as gruut's)."""

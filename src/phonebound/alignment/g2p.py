@@ -186,8 +186,9 @@ def lexicon(lang: str) -> Lexicon:
 def spoken_words(text: str, lang: str | None) -> list[str]:
     """The words of a transcript as spoken: numbers expanded by gruut's text normaliser for
     ``lang`` (kept as written without a language), punctuation dropped, and CGN's codes read as
-    CGN means them (a word's ``*a``, ``*v`` … mark dropped; ``xxx``, ``ggg`` are no words)."""
-    text = _CGN_WORD_CODE.sub("", unicodedata.normalize("NFC", text))
+    CGN means them (a word's ``*a``, ``*v`` … mark dropped; ``xxx``, ``ggg`` are no words), and
+    a bracketed annotation (``[laughter]``, ``<unk>``, ``{breath}``) is no word, as MFA reads it."""
+    text = _BRACKETED.sub(" ", _CGN_WORD_CODE.sub("", unicodedata.normalize("NFC", text)))
     tokens = [t for t in _TOKEN.findall(text) if t.lower() not in NOT_WORDS]
     if lang is None or not any(ch.isdigit() for ch in text):
         return tokens
@@ -209,5 +210,8 @@ _CGN_WORD_CODE = re.compile(r"\*[a-z](?![\w])")
 # CGN's placeholders for what is no word: xxx unintelligible speech, ggg the speaker's noises
 # (laughing, coughing). The aligner leaves their stretch to the neighbouring pauses.
 NOT_WORDS = frozenset({"xxx", "ggg"})
+# Transcribers' annotations of what is no word (noises, unknown words): the aligner leaves their
+# stretch to the neighbouring pauses rather than pronouncing "laughter".
+_BRACKETED = re.compile(r"\[[^\]]*\]|<[^>]*>|\{[^}]*\}")
 # A word: letters, digits, apostrophes and hyphens inside (l'homme, zee-egel, 's); no punctuation.
 _TOKEN = re.compile(r"[\w]+(?:['’\-][\w]+)*'?|'[\w]+", re.UNICODE)
