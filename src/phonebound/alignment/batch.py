@@ -143,6 +143,7 @@ def check_transcripts(inputs: list[str | Path], out: str | Path, lang: str | Non
     pairs = plan_outputs([Path(p) for p in inputs], out, "long_textgrid")
     pronouncer = transcript_pronouncer(lang, dictionary, text_kind)
     table = read_transcripts(transcripts) if transcripts else None
+    written = output_phone_set(phone_set, pronouncer)[0]  # the set guessed words are listed in
     out.mkdir(parents=True, exist_ok=True)
     summary = AlignSummary(out)
     for audio, _ in pairs:
@@ -160,8 +161,7 @@ def check_transcripts(inputs: list[str | Path], out: str | Path, lang: str | Non
                 for *_, span in text.spans:
                     span_words, span_guessed, _ = transcript_words(span, text_kind, speaker)
                     words += span_words
-                    guessed |= {(w, guessed_phones(speaker, w, output_phone_set(phone_set, speaker)[0]))
-                                for w in span_guessed}
+                    guessed |= {(w, guessed_phones(speaker, w, written)) for w in span_guessed}
                 phones = fewest_phones(words)
                 if phones > info.duration / HOP_S:
                     raise PhoneboundError(f"the transcript has {phones} phones but the audio only "
@@ -304,12 +304,12 @@ def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[
     detector, pronouncer, ready = _prepared(group, options, records)
     writer = WRITERS[options["fmt"]][0]
     adapted = options.get("phone_models")
+    written = output_phone_set(options.get("phone_set"), pronouncer)
     for audio, target, transcript, feats, duration, h in ready:
         try:
             recs = [align_features(detector, h, duration, text, options["text_kind"], pronouncer,
                                    phone_models=adapted.of(speaker) if adapted else None, feats=feats)
                     for speaker, text in voices(transcript, target, options)]
-            written = output_phone_set(options.get("phone_set"), pronouncer)
             recs = [replace(rec, alignment=rec.alignment.in_phone_set(*written)) for rec in recs]
             Path(target).parent.mkdir(parents=True, exist_ok=True)
             writer(recs, Path(target), {"file": audio, "model": str(detector.path or detector.name)})
