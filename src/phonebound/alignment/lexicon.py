@@ -3,14 +3,16 @@ tiers), then gruut's lexicon, then its G2P.
 
 A dictionary file has one pronunciation per line, ``word<TAB>phone phone …`` (MFA's and CGN's
 lexicon format) or CMUdict's (``read(2)`` for a word's second line); a word may have several
-lines (variants), and MFA's probability columns between the word and its phones are skipped. CGN writes a word's phones without spaces ("dAt",
-"bA+t"); such a transcription is split into CGN's phones. Words are matched case-insensitively.
+lines (variants), and MFA's probability columns between the word and its phones are skipped. CGN
+writes a word's phones without spaces ("dAt", "bA+t"); such a transcription is split into CGN's
+phones. Words are matched case-insensitively. From Python, a mapping serves as well.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,8 +27,11 @@ _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 _CMUDICT_VARIANT = re.compile(r"\(\d+\)$")  # CMUdict's second pronunciation of "read" is "read(2)"
 
 
-def read_dictionary(path: str | Path) -> dict[str, tuple[tuple[str, ...], ...]]:
-    """word (lower case) -> its pronunciations, in file order."""
+def read_dictionary(path: str | Path | Mapping) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """word (lower case) -> its pronunciations, in file order. ``path`` may also be a mapping from
+    Python: {"kat": "k ɑ t"}, or {"het": ["h ɛ t", "ə t"]} for several pronunciations."""
+    if isinstance(path, Mapping):
+        return {w.lower(): tuple(tuple(v.split()) for v in ([p] if isinstance(p, str) else p)) for w, p in path.items()}
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -112,9 +112,6 @@ def transcript_pronouncer(lang: str | None, dictionary: str | Path | Mapping | N
                               fix="give --lang (nl, en, de, fr, ...) or --dictionary FILE, or --text-kind phones")
     if lang is not None:
         language_dir(lang)
-    if isinstance(dictionary, Mapping):  # from Python: {"kat": "k ɑ t"} or {"het": ["h ɛ t", "ə t"]}
-        return Pronouncer(lang, {w.lower(): tuple(tuple(v.split()) for v in ([p] if isinstance(p, str) else p))
-                                 for w, p in dictionary.items()})
     return Pronouncer(lang, read_dictionary(dictionary) if dictionary else {})
 
 
