@@ -1,5 +1,6 @@
 """Alignment speed: the hour of flemishguy (1,139 files with metadata.csv) and the same hour as one
-file with one transcript, beside ``segment`` on the same audio in the same run (the baseline).
+file with one transcript, beside ``segment`` on the same audio in the same run (the baseline);
+the one file also with the exact search (no beam), whose phones must be the same.
 
 Each configuration runs in a fresh process (so peak RSS is its own); median of --repeats.
 
@@ -15,7 +16,10 @@ from pathlib import Path
 from _common import median, require_shared, run_measured
 
 ALIGN = """
+import phonebound.alignment.aligner as aligner
 from phonebound.alignment.batch import align_paths
+if {exact}:
+    aligner.SEARCH_BEAM = 0.0  # in this process: only for -j 1
 t = time.perf_counter()
 s = align_paths([{inputs!r}], {out!r}, lang="nl", transcripts={transcripts!r}, model={model!r}, jobs={jobs}, overwrite=True,
                 adapt={adapt})
@@ -62,13 +66,14 @@ def main() -> None:
     long_dir, long_meta = one_file(shared, args.work)
     print(f"{'job':44}{'wall s':>9}{'RTF':>9}{'peak RSS MB':>13}{'phones':>9}")
     results = {}
-    for name, code, inputs, meta, jobs, adapt in (
-            (f"segment, 1,139 files, -j {args.jobs} (baseline)", SEGMENT, hour, None, args.jobs, False),
-            (f"align, 1,139 files + metadata.csv, -j {args.jobs}", ALIGN, hour, metadata, args.jobs, True),
-            ("  the same, one pass (--no-adapt)", ALIGN, hour, metadata, args.jobs, False),
-            ("align, the hour as one file + one transcript", ALIGN, long_dir, long_meta, 1, True)):
+    for name, code, inputs, meta, jobs, adapt, exact in (
+            (f"segment, 1,139 files, -j {args.jobs} (baseline)", SEGMENT, hour, None, args.jobs, False, False),
+            (f"align, 1,139 files + metadata.csv, -j {args.jobs}", ALIGN, hour, metadata, args.jobs, True, False),
+            ("  the same, one pass (--no-adapt)", ALIGN, hour, metadata, args.jobs, False, False),
+            ("align, the hour as one file + one transcript", ALIGN, long_dir, long_meta, 1, True, False),
+            ("  the same, exact search (no beam)", ALIGN, long_dir, long_meta, 1, True, True)):
         runs = [run_measured(code.format(inputs=str(inputs), out=str(args.work / "out"), model=args.model, jobs=jobs,
-                                         transcripts=str(meta) if meta else None, adapt=adapt))
+                                         transcripts=str(meta) if meta else None, adapt=adapt, exact=exact))
                 for _ in range(args.repeats)]
         wall = median([r["seconds"] for r in runs])
         results[name] = wall
@@ -77,7 +82,8 @@ def main() -> None:
               f"{runs[0]['phones']:9d}", flush=True)
     base = next(iter(results.values()))
     times = list(results.values())
-    print(f"align / segment time on the 1,139 files: {times[1] / base:.2f}x (one pass: {times[2] / base:.2f}x)")
+    print(f"align / segment time on the 1,139 files: {times[1] / base:.2f}x (one pass: {times[2] / base:.2f}x);"
+          f" the one file, exact search / beam: {times[4] / times[3]:.2f}x")
     print("RTF = wall time / audio duration; wall time includes decoding audio, features, the model, pronunciations,"
           " the search and writing TextGrids; peak RSS: the largest single process (the parent or one worker).")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from phonebound.alignment.aligner import AlignedPhone, Alignment, AlignmentError, Word, align_outputs
 from phonebound.alignment.emissions import AlignWeights, FrameOutputs
@@ -54,6 +56,98 @@ def test_viterbi_reports_an_impossible_fit():
     _, _, score = viterbi(np.zeros((n, 2)), np.zeros((1, 2)), g.preds, [[0] * len(p) for p in g.preds], g.is_end,
                           g.flat, np.ones(n, int), np.full(n, 5), np.zeros((n, 6)))
     assert score == -np.inf
+
+
+def reference_best_score(E, B, preds, rows, is_end, flat, dmin, dmax, durlp, cost) -> float:
+    """The best path's score by the plain token-by-token recursion of the module doc (O(N T^2))."""
+    N, T = E.shape
+    alpha = np.full((N, T + 1), -np.inf)
+    for j in range(N):
+        for e in range(1, T + 1):
+            longest = e if flat[j] else min(e, dmax[j])
+            for d in range(dmin[j], longest + 1):
+                s = e - d
+                seg = E[j, s:e].sum() + (0.0 if flat[j] else durlp[j, d]) + cost[j]
+                for p, r in zip(preds[j], rows[j]):
+                    into = (0.0 if s == 0 else -np.inf) if p < 0 else (alpha[p, s] + B[r, s] if s > 0 else -np.inf)
+                    alpha[j, e] = max(alpha[j, e], into + seg)
+    return max(alpha[j, T] for j in range(N) if is_end[j])
+
+
+def path_score(E, B, preds, rows, flat, durlp, cost, tokens, starts) -> float:
+    ends = list(starts[1:]) + [E.shape[1]]
+    total, prev = 0.0, -1
+    for j, s, e in zip(tokens, starts, ends):
+        total += E[j, s:e].sum() + (0.0 if flat[j] else durlp[j, e - s]) + cost[j]
+        if s > 0:
+            total += B[rows[j][preds[j].index(prev)], s]
+        prev = j
+    return total
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 3), st.integers(3, 24), st.booleans())
+def test_viterbi_finds_the_best_path_of_the_plain_recursion(seed, n_words, T, with_beam):
+    rng = np.random.default_rng(seed)
+    words = [tuple(tuple(rng.choice(list("aptsm"), rng.integers(1, 3))) for _ in range(rng.integers(1, 3)))
+             for _ in range(n_words)]
+    g = build_graph(words)
+    n = len(g.tokens)
+    E = rng.normal(-2.0, 1.0, (n, T))
+    B = rng.normal(0.0, 1.0, (2, T))
+    rows = [[int(rng.integers(0, 2)) for _ in p] for p in g.preds]
+    flat = np.asarray(g.flat)
+    dmin = np.where(flat, rng.integers(1, 3), 1)
+    dmax = rng.integers(1, 5, n)
+    durlp = rng.normal(-1.0, 0.5, (n, 5))
+    cost = rng.normal(0.0, 0.5, n)
+    args = (E, B, g.preds, rows, g.is_end, flat, dmin, dmax, durlp, cost)
+    expected = reference_best_score(*args)
+    # a beam of 1e-9 keeps only each frame's best end: it may miss the best path, but it must find
+    # a valid one, or fall back to the exact search where it prunes them all
+    tokens, starts, score = viterbi(*args, beam=1e-9 if with_beam else 0.0)
+    if not np.isfinite(expected):
+        assert score == -np.inf
+        return
+    assert score == pytest.approx(path_score(E, B, g.preds, rows, flat, durlp, cost, tokens, starts))
+    assert starts[0] == 0 and np.all(np.diff(starts) >= 1) and g.is_end[tokens[-1]]
+    if with_beam:
+        assert score <= expected + 1e-9
+    else:
+        assert score == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("beam", [0.0, 1e6])
+def test_viterbi_fits_a_chain_whose_only_path_takes_every_longest_segment(beam):
+    # five phones in a row over exactly the sum of their longest durations: each token must stay
+    # searchable until its longest segment can end
+    longest = np.array([3, 4, 2, 5, 3])
+    n, T = len(longest), int(longest.sum())
+    preds = [[-1]] + [[j - 1] for j in range(1, n)]
+    tokens, starts, score = viterbi(np.zeros((n, T)), np.zeros((1, T)), preds, [[0]] * n, [False] * (n - 1) + [True],
+                                    [False] * n, np.ones(n, int), longest, np.zeros((n, 6)), beam=beam)
+    assert tokens.tolist() == list(range(n)) and starts.tolist() == [0, 3, 7, 9, 14] and score == 0.0
+
+
+def test_a_wide_beam_finds_the_exact_path_of_a_long_recording():
+    # 40 words of 3 phones over 3,000 frames (30 s), each phone's frames clearly its own: the
+    # pruned search must return exactly the exact search's path, and prune (be faster) doing so
+    rng = np.random.default_rng(1)
+    g = build_graph([(tuple(rng.choice(list("aptsmiu"), 3)),) for _ in range(40)])
+    labels = [t.label for t in g.tokens]
+    T = 3000
+    E = rng.normal(-3.0, 0.5, (len(labels), T))
+    spoken = [j for j, t in enumerate(g.tokens) if not t.silence]
+    bounds = np.sort(rng.choice(np.arange(1, T), len(spoken) - 1, replace=False))
+    bounds = np.concatenate([[0], bounds, [T]])
+    for j, s, e in zip(spoken, bounds[:-1], bounds[1:]):
+        E[j, s:e] += 2.5
+    n = len(labels)
+    args = (E, np.zeros((1, T)), g.preds, [[0] * len(p) for p in g.preds], g.is_end, g.flat,
+            np.ones(n, int), np.full(n, 300), np.zeros((n, 301)))
+    exact = viterbi(*args)
+    pruned = viterbi(*args, beam=50.0)
+    assert np.array_equal(exact[0], pruned[0]) and np.array_equal(exact[1], pruned[1]) and exact[2] == pruned[2]
 
 
 def test_aligner_recovers_an_ideal_detectors_segmentation():

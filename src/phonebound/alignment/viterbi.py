@@ -7,9 +7,15 @@ predecessors. A segment of token j over frames [s, e), entered from token p, sco
     sum(E[j, s:e]) + B[row(p, j), s] (s > 0) + durlp[j, e - s] + cost[j]
 
 (frame emissions; a boundary term at its start, whose row may depend on the pair of tokens, as
-a class-pair boundary head does; a log duration prior; a per-segment cost). Silence-like ("flat") tokens have no
-duration prior, which lets their recursion run in O(T) instead of O(T * dmax). Compiled with
-numba (a dependency of librosa, so already installed); memory is O(N * T).
+a class-pair boundary head does; a log duration prior; a per-segment cost). Silence-like ("flat")
+tokens have no duration prior, so each frame extends them in O(1) instead of O(dmax).
+
+The search runs frame by frame, as HMM decoders do, over the tokens that can still end a
+segment. With a ``beam``, a segment end more than ``beam`` below the best one at its frame is
+dropped (both have explained the same frames 0..e): only a band of tokens stays alive around
+the best path, so a 40 s window costs that band, not all N tokens at every frame. If the beam
+drops every path, the search is repeated without it. Compiled with numba (a dependency of
+librosa, so already installed); memory is O(N * T).
 """
 
 from __future__ import annotations
@@ -21,65 +27,74 @@ NEG = -1e30
 
 
 @numba.njit(cache=True, nogil=True)
-def _search(E, B, pred_ptr, pred_idx, pred_row, is_end, flat, dmin, dmax, durlp, cost):  # pragma: no cover - compiled
+def _search(E, B, succ_ptr, succ_idx, succ_row, first_tokens, is_end, flat, dmin, dmax, durlp, cost, beam):  # pragma: no cover - compiled
     N, T = E.shape
-    C = np.zeros((N, T + 1))
+    C = np.zeros((N, T + 1))  # C[j, e] - C[j, s]: token j's emissions over frames [s, e)
     for j in range(N):
-        acc = 0.0
         for t in range(T):
-            acc += E[j, t]
-            C[j, t + 1] = acc
-    alpha = np.full((N, T + 1), NEG)
-    back = np.full((N, T + 1), -1, np.int32)  # segment start of the best segment of j ending at e
-    src = np.full((N, T + 1), -2, np.int32)  # its predecessor token (-1: the start)
-    entry = np.empty(T + 1)
-    esrc = np.empty(T + 1, np.int32)
-    for j in range(N):
-        for s in range(T + 1):
-            entry[s] = NEG
-            esrc[s] = -2
-        for k in range(pred_ptr[j], pred_ptr[j + 1]):
-            p = pred_idx[k]
-            if p < 0:
-                if 0.0 > entry[0]:
-                    entry[0] = 0.0
-                    esrc[0] = -1
-            else:
-                r = pred_row[k]
-                for s in range(1, T):
-                    v = alpha[p, s] + B[r, s]
-                    if alpha[p, s] > NEG and v > entry[s]:
-                        entry[s] = v
-                        esrc[s] = p
-        if flat[j]:
-            best = NEG
-            bests = -1
-            for e in range(dmin[j], T + 1):
+            C[j, t + 1] = C[j, t] + E[j, t]
+    alpha = np.full((N, T + 1), NEG)  # the best path whose segment of token j ends at frame e
+    back = np.empty((N, T + 1), np.int32)  # that segment's start
+    entry = np.full((N, T + 1), NEG)  # the best path that enters token j at frame s
+    esrc = np.empty((N, T + 1), np.int32)  # from which token (-1: the start)
+    first = np.full(N, T + 1)  # each token's first and last entry frames
+    last = np.full(N, -1)
+    run = np.full(N, NEG)  # a flat token's best entry so far, less its emissions up to it
+    run_s = np.full(N, -1)
+    for j in first_tokens:
+        entry[j, 0] = 0.0
+        esrc[j, 0] = -1
+        first[j] = 0
+        last[j] = 0
+    jlo, jhi = first_tokens.min(), first_tokens.max()  # the tokens that may still be alive
+    for e in range(1, T + 1):
+        top = NEG
+        for j in range(jlo, jhi + 1):
+            if last[j] < 0:
+                continue
+            if flat[j]:
                 s = e - dmin[j]
-                if entry[s] > NEG:
-                    v = entry[s] - C[j, s] + cost[j]
-                    if v > best:
-                        best = v
-                        bests = s
-                if bests >= 0:
-                    alpha[j, e] = best + C[j, e]
-                    back[j, e] = bests
-                    src[j, e] = esrc[bests]
-        else:
-            for e in range(dmin[j], T + 1):
-                bv = NEG
-                bs = -1
-                for s in range(max(0, e - dmax[j]), e - dmin[j] + 1):
-                    if entry[s] <= NEG:
-                        continue
-                    v = entry[s] + C[j, e] - C[j, s] + durlp[j, e - s] + cost[j]
-                    if v > bv:
-                        bv = v
-                        bs = s
+                if s >= 0 and entry[j, s] > NEG and entry[j, s] - C[j, s] + cost[j] > run[j]:
+                    run[j] = entry[j, s] - C[j, s] + cost[j]
+                    run_s[j] = s
+                if run_s[j] >= 0:
+                    alpha[j, e] = run[j] + C[j, e]
+                    back[j, e] = run_s[j]
+            elif first[j] <= e - dmin[j] and last[j] >= e - dmax[j]:
+                bv, bs = NEG, -1
+                for s in range(max(first[j], e - dmax[j]), min(last[j], e - dmin[j]) + 1):
+                    if entry[j, s] > NEG:
+                        v = entry[j, s] + C[j, e] - C[j, s] + durlp[j, e - s] + cost[j]
+                        if v > bv:
+                            bv, bs = v, s
                 if bs >= 0:
                     alpha[j, e] = bv
                     back[j, e] = bs
-                    src[j, e] = esrc[bs]
+            top = max(top, alpha[j, e])
+        for j in range(jlo, jhi + 1):
+            a = alpha[j, e]
+            if a <= NEG:
+                continue
+            if beam > 0 and a < top - beam:
+                alpha[j, e] = NEG
+                run[j], run_s[j] = NEG, -1  # a pruned pause dies; a later entry may start it again
+                continue
+            if e == T:
+                continue
+            for k in range(succ_ptr[j], succ_ptr[j + 1]):
+                q = succ_idx[k]
+                v = a + B[succ_row[k], e]
+                if v > entry[q, e]:
+                    entry[q, e] = v
+                    esrc[q, e] = j
+                    first[q] = min(first[q], e)
+                    last[q] = e
+                    jhi = max(jhi, q)
+        # a token whose predecessors are all below jlo gets no new entries: it is dead once its
+        # entries are too old to end a segment (and, if flat, its pause has ended)
+        while jlo < jhi and (last[jlo] < 0 or (run_s[jlo] < 0 and last[jlo] + dmin[jlo] <= e if flat[jlo]
+                                                 else last[jlo] + dmax[jlo] <= e)):
+            jlo += 1
     best = NEG
     j = -1
     for k in range(N):
@@ -95,13 +110,13 @@ def _search(E, B, pred_ptr, pred_idx, pred_row, is_end, flat, dmin, dmax, durlp,
         tokens[n] = j
         starts[n] = s
         n += 1
-        j = src[j, e]
+        j = esrc[j, s]
         e = s
     return tokens[:n][::-1].copy(), starts[:n][::-1].copy(), best
 
 
 def viterbi(E: np.ndarray, B: np.ndarray, preds: list[list[int]], rows: list[list[int]], is_end, flat, dmin, dmax,
-            durlp: np.ndarray, cost: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+            durlp: np.ndarray, cost: np.ndarray | None = None, beam: float = 0.0) -> tuple[np.ndarray, np.ndarray, float]:
     """The best path: its tokens (in order), their start frames, and its score (-inf if none fits).
 
     Parameters
@@ -115,14 +130,26 @@ def viterbi(E: np.ndarray, B: np.ndarray, preds: list[list[int]], rows: list[lis
     dmin, dmax : (N,) shortest and longest segment in frames (dmax is ignored for flat tokens).
     durlp : (N, max(dmax) + 1) log duration prior by length in frames.
     cost : (N,) added once per segment of each token (a pause's insertion penalty); default 0.
+    beam : prune segment ends scoring more than this below the best at the same frame (0: exact).
     """
-    ptr = np.zeros(len(preds) + 1, np.int64)
-    ptr[1:] = np.cumsum([len(p) for p in preds])
-    idx = np.array([q for p in preds for q in p], np.int64)
-    row = np.array([r for rs in rows for r in rs], np.int64)
-    tokens, starts, score = _search(np.ascontiguousarray(E, np.float64), np.ascontiguousarray(B, np.float64),
-                                    ptr, idx, row, np.asarray(is_end, np.bool_), np.asarray(flat, np.bool_),
-                                    np.asarray(dmin, np.int64), np.asarray(dmax, np.int64),
-                                    np.ascontiguousarray(durlp, np.float64),
-                                    np.zeros(len(preds)) if cost is None else np.asarray(cost, np.float64))
+    n = len(preds)
+    succ: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+    for j, (ps, rs) in enumerate(zip(preds, rows)):
+        for p, r in zip(ps, rs):
+            if p >= 0:
+                succ[p].append((j, r))
+    ptr = np.zeros(n + 1, np.int64)
+    ptr[1:] = np.cumsum([len(x) for x in succ])
+    idx = np.array([j for x in succ for j, _ in x], np.int64)
+    row = np.array([r for x in succ for _, r in x], np.int64)
+    first_tokens = np.array([j for j, ps in enumerate(preds) if -1 in ps], np.int64)
+    if n == 0 or len(first_tokens) == 0:
+        return np.zeros(0, np.int32), np.zeros(0, np.int32), -np.inf
+    args = (np.ascontiguousarray(E, np.float64), np.ascontiguousarray(B, np.float64), ptr, idx, row, first_tokens,
+            np.asarray(is_end, np.bool_), np.asarray(flat, np.bool_), np.asarray(dmin, np.int64),
+            np.asarray(dmax, np.int64), np.ascontiguousarray(durlp, np.float64),
+            np.zeros(n) if cost is None else np.asarray(cost, np.float64))
+    tokens, starts, score = _search(*args, float(beam))
+    if beam > 0 and score <= NEG / 2:  # the beam cut every path: search exactly
+        tokens, starts, score = _search(*args, 0.0)
     return tokens, starts, (score if score > NEG / 2 else -np.inf)
