@@ -2,12 +2,20 @@
 language, plus continuous-speech dev sets, every figure with a bootstrap 95% interval, and the
 paired interval of each candidate's gain over the incumbent (recipes/selection.toml).
 
-    python bench/cv.py prepare --work W --aligned FLEMISH_ALIGNED --frozen FLEMISH_FROZEN
+    python bench/cv.py prepare --work W [--aligned FLEMISH_ALIGNED] [--frozen FLEMISH_FROZEN]
     python bench/cv.py train --work W --candidate new [--folds 0,1,2,3,4] [--jobs 2]
     python bench/cv.py score --work W --candidate today --candidate new [--align]
+    python bench/cv.py freeze --alignment DIR   # (re)write the frozen labels from an alignment
+
+What must outlive a session lives in this repository, not in W: the frozen aligner's labels of the
+hour (bench/data/flemish_frozen_phones.tsv.gz, from which ``prepare`` writes the corpus the
+flemishguy dev fifth is scored on) and every candidate's per-utterance counts
+(bench/results/cv_scores/, named by a digest of the candidate's recipe and the protocol, so that a
+later comparison needs only the new candidate's five trainings).
 
 ``prepare`` builds VoxAngeles once and a split copy per fold (shards shared), the other corpora,
-the flemishguy datasets (aligned; frozen; pseudo-labelled by today's default) and kokoro's
+the flemishguy datasets (aligned by today's ``phonebound align`` unless given; frozen; pseudo-labelled
+by today's default) and kokoro's
 train voices pseudo-labelled by today's default (each pseudo-labelled set at 0.7, and at the default's
 shipped phrase-calibrated rule). ``train`` trains
 a candidate's recipe on each fold (resumable; --jobs folds at a time, one thread each). ``score``
@@ -32,6 +40,13 @@ from _common import KOKORO_VOICE, REPO, require_shared
 from _scoring import gain_table, utterance_counts
 
 PROTOCOL = REPO / "recipes" / "selection.toml"
+# The flemishguy hour as the frozen prototype aligner labelled it: `phonebound align` of commit
+# 2ea0dd0 with its bundled model (git worktree add W 2ea0dd0; PYTHONPATH=W/src python -m phonebound
+# align HOUR -o OUT --transcripts metadata.csv --lang nl --link-audio), then `freeze`. Checked: the
+# bundled default scores 0.861 [0.854, 0.867] · P 0.874 · R 0.848 on its dev fifth, as the lost
+# original gave (bench/results/accuracy.md, 2026-12-02).
+FROZEN_LABELS = REPO / "bench" / "data" / "flemish_frozen_phones.tsv.gz"
+SCORES = REPO / "bench" / "results" / "cv_scores"
 # kokoro's voices that never train (recipes/datasets.sh splits it the same way)
 KOKORO_DEV = ["en_af_nova", "en_am_liam", "en_bf_emma", "en_bm_george", "es_em_alex"]
 KOKORO_TEST = ["en_af_sky", "en_am_onyx", "en_bf_lily", "en_bm_lewis", "it_im_nicola", "pt_pm_santa"]
@@ -72,11 +87,57 @@ def _fold_copy(base: Path, dst: Path) -> None:
         (dst / "shards").symlink_to((base / "shards").resolve())
 
 
-def prepare(work: Path, aligned: Path, frozen: Path) -> None:
+def freeze(alignment: Path, target: Path = FROZEN_LABELS) -> None:
+    """The phones tier of each TextGrid under ``alignment`` as ``file, xmax, start, end, phone`` lines."""
+    import gzip
+
+    from phonebound.corpus.textgrid import read_textgrid
+
+    lines = ["file\txmax\tstart\tend\tphone"]
+    for path in sorted(alignment.glob("*.TextGrid")):
+        tg = read_textgrid(path)
+        phones = next(t for t in tg.tiers if t.name == "phones")
+        lines += [f"{path.stem}\t{tg.xmax:g}\t{a:g}\t{b:g}\t{label}" for a, b, label in phones.entries]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(target, "wt", encoding="utf-8", compresslevel=9) as fh:
+        fh.write("\n".join(lines) + "\n")
+    print(f"froze {len(lines) - 1} phones of {alignment} into {target}")
+
+
+def frozen_corpus(work: Path, audio: Path, labels: Path = FROZEN_LABELS) -> Path:
+    """The frozen labels as a corpus ``build`` reads: a phones TextGrid per recording, its audio linked beside it."""
+    import gzip
+
+    from phonebound.corpus.textgrid import write_textgrid
+    from phonebound.inference.batch import place_audio
+
+    target = work / "flemish_frozen_corpus"
+    target.mkdir(parents=True, exist_ok=True)
+    files: dict[str, tuple[float, list]] = {}
+    with gzip.open(labels, "rt", encoding="utf-8") as fh:
+        next(fh)
+        for line in fh:
+            stem, xmax, start, end, phone = line.rstrip("\n").split("\t")
+            files.setdefault(stem, (float(xmax), []))[1].append((float(start), float(end), phone))
+    for stem, (xmax, phones) in files.items():
+        write_textgrid(target / f"{stem}.TextGrid", xmax, {"phones": phones})
+        place_audio(next(audio.glob(f"{stem}.*")), target / f"{stem}.flac")
+    return target
+
+
+def prepare(work: Path, aligned: Path | None, frozen: Path | None) -> None:
     shared = require_shared()
     cfg = protocol()
     data = work / "data"
     data.mkdir(parents=True, exist_ok=True)
+    hour_audio = shared / "flemishguy" / "audio"
+    if frozen is None:
+        frozen = frozen_corpus(work, hour_audio)
+    if aligned is None:  # the hour aligned to its transcripts by today's aligner
+        aligned = work / "flemish_aligned_corpus"
+        if not (aligned / "align_config.json").exists():
+            _run("align", str(hour_audio), "-o", str(aligned), "--transcripts", str(shared / "flemishguy" / "metadata.csv"),
+                 "--lang", "nl", "--link-audio", "-j", "2")
     builds = {"voxangeles": [shared / "voxangeles"], "synth_nl": [shared / "synth_nl"], "synth_en": [shared / "synth_en"],
               "kokoro": [shared / "kokoro", "--speaker-regex", KOKORO_VOICE],
               "flemish_aligned": [aligned], "flemish_frozen": [frozen]}
@@ -95,7 +156,7 @@ def prepare(work: Path, aligned: Path, frozen: Path) -> None:
     held_out = set(KOKORO_DEV + KOKORO_TEST)
     kokoro_train = sorted(str(a) for a in (shared / "kokoro").glob("*.flac")
                           if re.match(KOKORO_VOICE, a.name).group(1) not in held_out)
-    hour = [str(shared / "flemishguy" / "audio")]
+    hour = [str(hour_audio)]
     # Unaligned speech labelled by the bundled default. Today's recipe: the hour at its dev threshold
     # for all speech, as the noisy-student teacher labelled it; kpseudo adds kokoro's train voices so
     # labelled; pphrase labels both by the default's shipped rule (phrase calibration) instead.
@@ -155,9 +216,12 @@ def candidate_counts(work: Path, candidate: str, align: bool, align_weights: dic
     # since row 55, the per-speaker models: each language's folder is a speaker), others by a digest
     weights_id = (f"adapt{AlignWeights().adapt:g}_speakers" if not align_weights
                   else hashlib.sha1(json.dumps(align_weights, sort_keys=True).encode()).hexdigest()[:8])
-    cache = work / "scores" / f"{candidate}{f'_align_{weights_id}' if align else ''}.npz"
+    cache = SCORES / f"{candidate}_{scores_key(candidate)}{f'_align_{weights_id}' if align else ''}.npz"
     if cache.exists():
         return dict(np.load(cache))
+    if not (work / "models" / candidate).exists():
+        raise SystemExit(f"no counts for {candidate} in {SCORES} and no fold models in {work / 'models' / candidate}: "
+                         f"train it first (python bench/cv.py train --work {work} --candidate {candidate})")
     out: dict[str, list] = {"cv": []}
     for f in range(cfg["folds"]):
         model = load_detector(work / "models" / candidate / f"fold{f}", backend="torch")
@@ -176,6 +240,17 @@ def candidate_counts(work: Path, candidate: str, align: bool, align_weights: dic
     return result
 
 
+def scores_key(candidate: str) -> str:
+    """A digest of what a candidate's counts depend on and this repository controls: its entry in
+    the protocol, its recipe file, the folds, the continuous dev sets and the frozen labels."""
+    cfg = protocol()
+    spec = cfg["candidates"][candidate]
+    what = {"spec": spec, "recipe": (REPO / spec["recipe"]).read_text(),
+            "protocol": {k: cfg[k] for k in ("folds", "fold_seed", "inner_dev_languages", "continuous")},
+            "frozen": hashlib.sha1(FROZEN_LABELS.read_bytes()).hexdigest()}
+    return hashlib.sha1(json.dumps(what, sort_keys=True).encode()).hexdigest()[:8]
+
+
 def score(work: Path, candidates: list[str], align: bool, align_weights: dict | None = None) -> str:
     counts = {c: candidate_counts(work, c, align, align_weights) for c in candidates}
     return gain_table(counts, protocol()["bootstrap"])
@@ -183,16 +258,24 @@ def score(work: Path, candidates: list[str], align: bool, align_weights: dict | 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["prepare", "train", "score"])
-    ap.add_argument("--work", type=Path, required=True)
-    ap.add_argument("--aligned", type=Path, help="prepare: the flemishguy hour aligned (align --link-audio output)")
-    ap.add_argument("--frozen", type=Path, help="prepare: the frozen aligner's alignment of the hour (its dev fifth scores)")
+    ap.add_argument("step", choices=["prepare", "train", "score", "freeze"])
+    ap.add_argument("--work", type=Path)
+    ap.add_argument("--aligned", type=Path, help="prepare: the flemishguy hour aligned (align --link-audio output;"
+                    " default: aligned now by today's aligner)")
+    ap.add_argument("--frozen", type=Path, help="prepare: the frozen aligner's alignment of the hour (its dev fifth"
+                    f" scores; default: {FROZEN_LABELS.relative_to(REPO)})")
+    ap.add_argument("--alignment", type=Path, help="freeze: the alignment (TextGrids) to freeze")
     ap.add_argument("--candidate", action="append", default=[])
     ap.add_argument("--folds", default="0,1,2,3,4")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--align", action="store_true", help="score: forced alignment to the reference phones")
     ap.add_argument("--align-weights", type=Path, help="score --align: a model directory whose config.json 'align' weights to use")
     args = ap.parse_args()
+    if args.step == "freeze":
+        freeze(args.alignment)
+        return
+    if args.work is None:
+        ap.error("--work is required")
     if args.step == "prepare":
         prepare(args.work, args.aligned, args.frozen)
     elif args.step == "train":

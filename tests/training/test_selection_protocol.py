@@ -49,3 +49,53 @@ def test_every_candidate_trains_only_on_datasets_prepare_makes():
     for name, spec in cv.protocol()["candidates"].items():
         missing = set(spec["datasets"]) - made
         assert not missing, f"candidate {name} trains on {missing}, which bench/cv.py prepare never makes"
+
+
+def test_the_frozen_labels_of_the_hour_are_kept_in_the_repository_and_tile_each_recording():
+    # they outlive every work folder: the flemishguy dev fifth is scored on them
+    import gzip
+
+    files: dict[str, list[tuple[float, float, float]]] = {}
+    with gzip.open(cv.FROZEN_LABELS, "rt", encoding="utf-8") as fh:
+        assert next(fh).split() == ["file", "xmax", "start", "end", "phone"]
+        for line in fh:
+            stem, xmax, start, end, _ = line.rstrip("\n").split("\t")
+            files.setdefault(stem, []).append((float(xmax), float(start), float(end)))
+    assert len(files) == 1139
+    for rows in files.values():
+        assert rows[0][1] == 0.0 and rows[-1][2] == rows[0][0]
+        assert all(a[2] == b[1] for a, b in zip(rows, rows[1:]))
+
+
+def test_the_frozen_corpus_gives_back_the_frozen_boundaries(tmp_path):
+    import gzip
+
+    import pytest
+
+    from phonebound.corpus.textgrid import read_textgrid
+
+    audio = REPO_ROOT.parent / "shared" / "data" / "flemishguy" / "audio"
+    if not audio.exists():
+        pytest.skip("../shared/data/flemishguy is absent: the frozen corpus links its audio")
+    with gzip.open(cv.FROZEN_LABELS, "rt", encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    first = {line.split("\t")[0] for line in lines[1:]}
+    keep = sorted(first)[:3]
+    subset = tmp_path / "labels.tsv.gz"
+    with gzip.open(subset, "wt", encoding="utf-8") as fh:
+        fh.write("\n".join([lines[0]] + [x for x in lines[1:] if x.split("\t")[0] in keep]) + "\n")
+    corpus = cv.frozen_corpus(tmp_path, audio, subset)
+    for stem in keep:
+        tg = read_textgrid(corpus / f"{stem}.TextGrid")
+        written = [(a, b, label) for a, b, label in tg.tiers[0].entries]
+        expected = [(float(x.split("\t")[2]), float(x.split("\t")[3]), x.split("\t")[4])
+                    for x in lines[1:] if x.split("\t")[0] == stem]
+        assert written == expected and (corpus / f"{stem}.flac").resolve().exists()
+
+
+def test_a_candidates_stored_counts_are_named_by_its_recipe(monkeypatch):
+    before = cv.scores_key("today")
+    spec = dict(cv.protocol()["candidates"]["today"], datasets=["synth_nl"])
+    changed = dict(cv.protocol(), candidates={"today": spec})
+    monkeypatch.setattr(cv, "protocol", lambda: changed)
+    assert cv.scores_key("today") != before
