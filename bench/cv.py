@@ -180,7 +180,7 @@ def prepare(work: Path, aligned: Path | None, frozen: Path | None) -> None:
     print(f"prepared {work}: {len(langs)} languages in {cfg['folds']} folds")
 
 
-def train(work: Path, candidate: str, fold_ids: list[int], jobs: int) -> None:
+def train(work: Path, candidate: str, fold_ids: list[int], jobs: int, device: str | None = None) -> None:
     spec = protocol()["candidates"][candidate]
     data = work / "data"
 
@@ -194,7 +194,8 @@ def train(work: Path, candidate: str, fold_ids: list[int], jobs: int) -> None:
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a") as fh:
             subprocess.run([sys.executable, "-m", "phonebound", "train", *datasets, str(out), "--config",
-                            str(REPO / spec["recipe"]), *params, "--threads", "1", "--resume"],
+                            str(REPO / spec["recipe"]), *params, "--threads", "1", "--resume",
+                            *(["--device", device] if device else [])],
                            check=True, stdout=fh, stderr=subprocess.STDOUT)
         print(f"trained {candidate} fold {f}", flush=True)
 
@@ -268,6 +269,7 @@ def main() -> None:
     ap.add_argument("--candidate", action="append", default=[])
     ap.add_argument("--folds", default="0,1,2,3,4")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--device", help="train: cpu | cuda (a lent GPU trains the folds side by side)")
     ap.add_argument("--align", action="store_true", help="score: forced alignment to the reference phones")
     ap.add_argument("--align-weights", type=Path, help="score --align: a model directory whose config.json 'align' weights to use")
     args = ap.parse_args()
@@ -280,7 +282,7 @@ def main() -> None:
         prepare(args.work, args.aligned, args.frozen)
     elif args.step == "train":
         for c in args.candidate:
-            train(args.work, c, [int(f) for f in args.folds.split(",")], args.jobs)
+            train(args.work, c, [int(f) for f in args.folds.split(",")], args.jobs, args.device)
     else:
         weights = json.loads((args.align_weights / "config.json").read_text())["align"] if args.align_weights else None
         print(score(args.work, args.candidate, args.align, weights))
