@@ -243,12 +243,17 @@ def candidate_counts(work: Path, candidate: str, align: bool, align_weights: dic
 
 def scores_key(candidate: str) -> str:
     """A digest of what a candidate's counts depend on and this repository controls: its entry in
-    the protocol, its recipe file, the folds, the continuous dev sets and the frozen labels."""
+    the protocol, its recipe file, the folds, the continuous dev sets, the frozen labels and the
+    bundled default (which pseudo-labels and aligns the hour and kokoro in ``prepare``)."""
+    from phonebound.inference.detector import resolve_model_path
+
     cfg = protocol()
     spec = cfg["candidates"][candidate]
+    default = Path(resolve_model_path("default"))
     what = {"spec": spec, "recipe": (REPO / spec["recipe"]).read_text(),
             "protocol": {k: cfg[k] for k in ("folds", "fold_seed", "inner_dev_languages", "continuous")},
-            "frozen": hashlib.sha1(FROZEN_LABELS.read_bytes()).hexdigest()}
+            "frozen": hashlib.sha1(FROZEN_LABELS.read_bytes()).hexdigest(),
+            "default": hashlib.sha1((default / "model.pt").read_bytes() + (default / "config.json").read_bytes()).hexdigest()}
     return hashlib.sha1(json.dumps(what, sort_keys=True).encode()).hexdigest()[:8]
 
 
