@@ -4,7 +4,7 @@ paired interval of each candidate's gain over the incumbent (recipes/selection.t
 
     python bench/cv.py prepare --work W [--aligned FLEMISH_ALIGNED] [--frozen FLEMISH_FROZEN]
     python bench/cv.py train --work W --candidate new [--folds 0,1,2,3,4] [--jobs 2]
-    python bench/cv.py score --work W --candidate today --candidate new [--align]
+    python bench/cv.py score --work W --candidate today --candidate new [--align] [--folds 0,1]
     python bench/cv.py freeze --alignment DIR   # (re)write the frozen labels from an alignment
 
 What must outlive a session lives in this repository, not in W: the frozen aligner's labels of the
@@ -205,39 +205,55 @@ def train(work: Path, candidate: str, fold_ids: list[int], jobs: int, device: st
 
 # --- scoring -----------------------------------------------------------------------------------
 
-def candidate_counts(work: Path, candidate: str, align: bool, align_weights: dict | None = None) -> dict[str, np.ndarray]:
+def candidate_counts(work: Path, candidate: str, align: bool, align_weights: dict | None = None,
+                     fold_ids: list[int] | None = None) -> dict[str, np.ndarray] | None:
     """Per-utterance counts of a candidate: 'cv' (every language by the fold model that never saw
-    it) and each continuous dev set (the fold models' counts stacked, as 5 looks at one set)."""
-    from phonebound.inference.detector import load_detector
+    it) and each continuous dev set (the fold models' counts stacked, as 5 looks at one set).
+    Each fold's counts are stored on their own, so folds trained in different sessions add up;
+    with ``fold_ids`` only those folds are scored (and None returned unless all are stored)."""
+    every = range(protocol()["folds"])
+    for f in fold_ids or every:  # scored and stored, unless stored already
+        fold_counts(work, candidate, f, align, align_weights)
+    missing = [f for f in every if not fold_cache(candidate, f, align, align_weights).exists()]
+    if missing:
+        print(f"{candidate}: fold(s) {', '.join(map(str, missing))} not scored yet", flush=True)
+        return None
+    stored = [fold_counts(work, candidate, f, align, align_weights) for f in every]
+    return {k: np.concatenate([counts[k] for counts in stored]) for k in stored[0]}
 
+
+def fold_cache(candidate: str, fold: int, align: bool, align_weights: dict | None) -> Path:
     from phonebound.alignment.emissions import AlignWeights
 
-    cfg = protocol()
     # the aligner's weights change its counts: the defaults' cache is named by their adapt scale (and,
     # since row 55, the per-speaker models: each language's folder is a speaker), others by a digest
     weights_id = (f"adapt{AlignWeights().adapt:g}_speakers" if not align_weights
                   else hashlib.sha1(json.dumps(align_weights, sort_keys=True).encode()).hexdigest()[:8])
-    cache = SCORES / f"{candidate}_{scores_key(candidate)}{f'_align_{weights_id}' if align else ''}.npz"
+    return SCORES / f"{candidate}_{scores_key(candidate)}_fold{fold}{f'_align_{weights_id}' if align else ''}.npz"
+
+
+def fold_counts(work: Path, candidate: str, f: int, align: bool, align_weights: dict | None) -> dict[str, np.ndarray]:
+    """One fold model's counts: its held-out languages ('cv') and, unless aligning, each continuous dev set."""
+    from phonebound.inference.detector import load_detector
+
+    cache = fold_cache(candidate, f, align, align_weights)
     if cache.exists():
         return dict(np.load(cache))
-    if not (work / "models" / candidate).exists():
-        raise SystemExit(f"no counts for {candidate} in {SCORES} and no fold models in {work / 'models' / candidate}: "
-                         f"train it first (python bench/cv.py train --work {work} --candidate {candidate})")
-    out: dict[str, list] = {"cv": []}
-    for f in range(cfg["folds"]):
-        model = load_detector(work / "models" / candidate / f"fold{f}", backend="torch")
-        if align_weights:  # the aligner's weights as the shipped model's (chosen on the selection sets)
-            model.config["align"] = align_weights
-        out["cv"].append(utterance_counts(model, work / "data" / f"vox_fold{f}", "test", 0.02, "phones" if align else None))
-        if align:
-            continue
+    model_dir = work / "models" / candidate / f"fold{f}"
+    if not (model_dir / "dev_metrics.json").exists():
+        raise SystemExit(f"no counts for {candidate} fold {f} in {SCORES} and no trained model in {model_dir}: train it "
+                         f"first (python bench/cv.py train --work {work} --candidate {candidate} --folds {f})")
+    cfg = protocol()
+    model = load_detector(model_dir, backend="torch")
+    if align_weights:  # the aligner's weights as the shipped model's (chosen on the selection sets)
+        model.config["align"] = align_weights
+    result = {"cv": utterance_counts(model, work / "data" / f"vox_fold{f}", "test", 0.02, "phones" if align else None)}
+    if not align:
         for name, spec in cfg["continuous"].items():
-            out.setdefault(name, []).append(utterance_counts(model, work / "data" / spec["dataset"], spec["split"],
-                                                             spec["tolerance"]))
-        print(f"scored {candidate} fold {f}", flush=True)
-    result = {k: np.concatenate(v) for k, v in out.items()}
+            result[name] = utterance_counts(model, work / "data" / spec["dataset"], spec["split"], spec["tolerance"])
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, **result)
+    print(f"scored {candidate} fold {f}{' (aligned)' if align else ''} into {cache}", flush=True)
     return result
 
 
@@ -257,8 +273,11 @@ def scores_key(candidate: str) -> str:
     return hashlib.sha1(json.dumps(what, sort_keys=True).encode()).hexdigest()[:8]
 
 
-def score(work: Path, candidates: list[str], align: bool, align_weights: dict | None = None) -> str:
-    counts = {c: candidate_counts(work, c, align, align_weights) for c in candidates}
+def score(work: Path, candidates: list[str], align: bool, align_weights: dict | None = None,
+          fold_ids: list[int] | None = None) -> str:
+    counts = {c: candidate_counts(work, c, align, align_weights, fold_ids) for c in candidates}
+    if any(v is None for v in counts.values()):
+        return "stored the folds scored; the table needs every fold of every candidate"
     return gain_table(counts, protocol()["bootstrap"])
 
 
@@ -272,7 +291,7 @@ def main() -> None:
                     f" scores; default: {FROZEN_LABELS.relative_to(REPO)})")
     ap.add_argument("--alignment", type=Path, help="freeze: the alignment (TextGrids) to freeze")
     ap.add_argument("--candidate", action="append", default=[])
-    ap.add_argument("--folds", default="0,1,2,3,4")
+    ap.add_argument("--folds", help="train, score: these folds only (default: all)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--device", help="train: cpu | cuda (a lent GPU trains the folds side by side)")
     ap.add_argument("--align", action="store_true", help="score: forced alignment to the reference phones")
@@ -287,10 +306,12 @@ def main() -> None:
         prepare(args.work, args.aligned, args.frozen)
     elif args.step == "train":
         for c in args.candidate:
-            train(args.work, c, [int(f) for f in args.folds.split(",")], args.jobs, args.device)
+            fold_ids = [int(f) for f in args.folds.split(",")] if args.folds else list(range(protocol()["folds"]))
+            train(args.work, c, fold_ids, args.jobs, args.device)
     else:
         weights = json.loads((args.align_weights / "config.json").read_text())["align"] if args.align_weights else None
-        print(score(args.work, args.candidate, args.align, weights))
+        fold_ids = [int(f) for f in args.folds.split(",")] if args.folds else None
+        print(score(args.work, args.candidate, args.align, weights, fold_ids))
 
 
 if __name__ == "__main__":

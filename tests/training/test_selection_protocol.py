@@ -99,3 +99,19 @@ def test_a_candidates_stored_counts_are_named_by_its_recipe(monkeypatch):
     changed = dict(cv.protocol(), candidates={"today": spec})
     monkeypatch.setattr(cv, "protocol", lambda: changed)
     assert cv.scores_key("today") != before
+
+
+def test_folds_scored_in_different_sessions_add_up_to_the_candidates_counts(tmp_path, monkeypatch):
+    # each fold's counts are stored on their own: the table needs all five, in fold order
+    import numpy as np
+
+    monkeypatch.setattr(cv, "SCORES", tmp_path)
+    for f in (0, 1, 3):
+        np.savez(cv.fold_cache("today", f, False, None), cv=np.full((2, 3), f, float), kokoro_dev=np.full((1, 3), f, float))
+    assert cv.candidate_counts(tmp_path / "work", "today", False, fold_ids=[0, 1]) is None  # folds 2 and 4 missing
+    for f in (2, 4):
+        np.savez(cv.fold_cache("today", f, False, None), cv=np.full((2, 3), f, float), kokoro_dev=np.full((1, 3), f, float))
+    counts = cv.candidate_counts(tmp_path / "work", "today", False)
+    assert counts["cv"][:, 0].tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert counts["kokoro_dev"][:, 0].tolist() == [0, 1, 2, 3, 4]
+    assert cv.fold_cache("today", 0, True, None) != cv.fold_cache("today", 0, False, None)
