@@ -11,6 +11,8 @@ Run directory (= the model directory)::
 
 from __future__ import annotations
 
+import gc
+
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,10 +36,16 @@ def train(datasets: list[str | Path], out: str | Path, recipe: Recipe = Recipe()
     from .loop import Loop  # torch and the models load here, not when a recipe is read
 
     loop = Loop([Dataset(d) for d in datasets], Path(out), recipe, init=init, progress=progress, on_eval=on_eval)
+    dist = loop.dist
     try:
         result = loop.run(resume=resume, max_steps=max_steps)
     except BaseException:
-        loop.dist.close()  # under torchrun: leave the process group (the other ranks may never arrive)
+        dist.close()  # under torchrun: leave the process group (the other ranks may never arrive)
         raise
-    loop.dist.close(barrier=True)
+    # DistributedDataParallel holds the process group: let it go before the group is destroyed, or
+    # gloo's worker threads outlive destroy_process_group and abort the rank at interpreter exit
+    # ("terminate called without an active exception", seen in CI after a finished run)
+    del loop
+    gc.collect()
+    dist.close(barrier=True)
     return result
