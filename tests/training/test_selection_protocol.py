@@ -115,3 +115,38 @@ def test_folds_scored_in_different_sessions_add_up_to_the_candidates_counts(tmp_
     assert counts["cv"][:, 0].tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
     assert counts["kokoro_dev"][:, 0].tolist() == [0, 1, 2, 3, 4]
     assert cv.fold_cache("today", 0, True, None) != cv.fold_cache("today", 0, False, None)
+
+
+def test_a_taught_candidates_counts_are_named_by_its_teachers_recipe_too(monkeypatch):
+    before = cv.scores_key("honest")
+    protocol = cv.protocol()
+    plain = dict(protocol["candidates"]["plain"], datasets=["synth_nl"])
+    changed = dict(protocol, candidates=dict(protocol["candidates"], plain=plain))
+    monkeypatch.setattr(cv, "protocol", lambda: changed)
+    assert cv.scores_key("honest") != before
+
+
+def test_a_taught_candidate_learns_from_labels_of_its_teachers_model_of_the_same_fold(tmp_path, monkeypatch):
+    # the teacher of fold f must never have seen fold f's held-out languages: its fold-f model labels
+    # the audio (trained first when missing), and the student of fold f trains on those labels only
+    calls: list[list[str]] = []
+
+    def run(cmd, **_):
+        calls.append(cmd[3:] if cmd[1:3] == ["-m", "phonebound"] else cmd)
+        if cmd[3] == "train":  # a finished training leaves its dev metrics
+            (Path(cmd[cmd.index("--config") - 1]) / "dev_metrics.json").parent.mkdir(parents=True, exist_ok=True)
+            (Path(cmd[cmd.index("--config") - 1]) / "dev_metrics.json").write_text("{}")
+
+    monkeypatch.setattr(cv.subprocess, "run", run)
+    monkeypatch.setattr(cv, "require_shared", lambda: tmp_path / "shared")
+    monkeypatch.setattr(cv, "unlabelled_audio", lambda shared: {"flemish": [str(shared / "flemishguy" / "audio")]})
+    cv.train_fold(tmp_path, "honest", 3)
+    steps = [c[0] for c in calls]
+    assert steps == ["train", "pseudo-label", "build", "train"]
+    teacher_out = calls[0][calls[0].index("--config") - 1]
+    assert teacher_out == str(tmp_path / "models" / "plain" / "fold3")
+    assert calls[1][calls[1].index("--model") + 1] == teacher_out
+    student = calls[3]
+    assert student[student.index("--config") - 1] == str(tmp_path / "models" / "honest" / "fold3")
+    assert str(tmp_path / "data" / "flemish_pseudo_by_plain_fold3") in student
+    assert str(tmp_path / "data" / "vox_fold3") in student and not any("fold0" in a or "fold1" in a for a in student)
