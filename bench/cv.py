@@ -18,7 +18,9 @@ the flemishguy datasets (aligned by today's ``phonebound align`` unless given; f
 by today's default) and kokoro's
 train voices pseudo-labelled by today's default (each pseudo-labelled set at 0.7, and at the default's
 shipped phrase-calibrated rule). ``train`` trains
-a candidate's recipe on each fold (resumable; --jobs folds at a time, one thread each). ``score``
+a candidate's recipe on each fold (resumable; --jobs folds at a time, one thread each); a candidate
+with a ``teacher`` first has that candidate's fold model pseudo-label the unlabelled speech of the
+fold (``fold_pseudo_labels``). ``score``
 prints the selection table: CV F1 over all 48 languages (each scored by the fold model that never
 saw it), the continuous dev sets, and the gains with paired intervals.
 """
