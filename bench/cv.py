@@ -190,7 +190,7 @@ def prepare(work: Path, aligned: Path | None, frozen: Path | None) -> None:
 
 def fold_pseudo_labels(work: Path, spec: dict, f: int, device: str | None) -> list[str]:
     """The datasets a candidate's ``teacher`` pseudo-labels inside fold f (``pseudo``: 'flemish',
-    'kokoro'), as recipes/train_default.sh does once: the teacher's fold model never saw the fold's
+    'kokoro'; 'flemish_aligned': the hour aligned to its transcripts, its dev fifth held out), as recipes/train_default.sh does once: the teacher's fold model never saw the fold's
     held-out languages. The sets ``prepare`` labels with the bundled default let a teacher that
     trained on most of them choose every boundary (its VoxAngeles train split is 38 of the 48)."""
     if "teacher" not in spec:
@@ -203,8 +203,14 @@ def fold_pseudo_labels(work: Path, spec: dict, f: int, device: str | None) -> li
         target = work / "data" / f"{name}_pseudo_by_{spec['teacher']}_fold{f}"
         if not (target / "dataset.json").exists():
             labels = work / f"{target.name}_labels"
-            _run("pseudo-label", *audio[name], "-o", str(labels), "--model", str(teacher))
-            _run("build", str(labels), str(target), "-j", "1")
+            if name == "flemish_aligned":  # the teacher aligns the hour to its transcripts; the dev fifth never trains
+                _run("align", *audio["flemish"], "-o", str(labels), "--transcripts", str(require_shared() / "flemishguy" / "metadata.csv"),
+                     "--lang", "nl", "--model", str(teacher), "--link-audio", "-j", "1")
+                _run("build", str(labels), str(target), "-j", "1")
+                _run("split", str(target), "--by", "file", "--dev", "0", "--test", "0.2", "--seed", "0")
+            else:
+                _run("pseudo-label", *audio[name], "-o", str(labels), "--model", str(teacher))
+                _run("build", str(labels), str(target), "-j", "1")
         sets.append(str(target))
     return sets
 
