@@ -150,3 +150,10 @@ def test_a_taught_candidate_learns_from_labels_of_its_teachers_model_of_the_same
     assert student[student.index("--config") - 1] == str(tmp_path / "models" / "honest" / "fold3")
     assert str(tmp_path / "data" / "flemish_pseudo_by_plain_fold3") in student
     assert str(tmp_path / "data" / "vox_fold3") in student and not any("fold0" in a or "fold1" in a for a in student)
+
+
+def test_the_leak_check_knows_which_languages_the_bundled_default_never_trained_on():
+    import teacher_leak  # bench/teacher_leak.py
+
+    assert len(teacher_leak.NEVER_SEEN) == 10
+    assert {"aeb", "ozm"} <= teacher_leak.NEVER_SEEN
