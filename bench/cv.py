@@ -189,22 +189,24 @@ def prepare(work: Path, aligned: Path | None, frozen: Path | None) -> None:
 
 
 def fold_pseudo_labels(work: Path, spec: dict, f: int, device: str | None) -> list[str]:
-    """The datasets a candidate's ``teacher`` pseudo-labels inside fold f (``pseudo``: 'flemish',
-    'kokoro'; 'flemish_aligned': the hour aligned to its transcripts, its dev fifth held out), as recipes/train_default.sh does once: the teacher's fold model never saw the fold's
-    held-out languages. The sets ``prepare`` labels with the bundled default let a teacher that
-    trained on most of them choose every boundary (its VoxAngeles train split is 38 of the 48)."""
+    """The datasets a candidate's ``teacher`` labels inside fold f, as recipes/train_default.sh does
+    once (``pseudo``: 'flemish', 'kokoro'; 'flemish_aligned': the hour aligned to its transcripts,
+    its dev fifth held out). The teacher's fold model never saw the fold's held-out languages; the
+    sets ``prepare`` labels with the bundled default let a teacher that trained on most of them
+    choose every boundary (its VoxAngeles train split is 38 of the 48)."""
     if "teacher" not in spec:
         return []
     teacher = work / "models" / spec["teacher"] / f"fold{f}"
     train_fold(work, spec["teacher"], f, device)
-    audio = unlabelled_audio(require_shared())
+    shared = require_shared()
+    audio = unlabelled_audio(shared)
     sets = []
     for name in spec["pseudo"]:
         target = work / "data" / f"{name}_pseudo_by_{spec['teacher']}_fold{f}"
         if not (target / "dataset.json").exists():
             labels = work / f"{target.name}_labels"
             if name == "flemish_aligned":  # the teacher aligns the hour to its transcripts; the dev fifth never trains
-                _run("align", *audio["flemish"], "-o", str(labels), "--transcripts", str(require_shared() / "flemishguy" / "metadata.csv"),
+                _run("align", *audio["flemish"], "-o", str(labels), "--transcripts", str(shared / "flemishguy" / "metadata.csv"),
                      "--lang", "nl", "--model", str(teacher), "--link-audio", "-j", "1")
                 _run("build", str(labels), str(target), "-j", "1")
                 _run("split", str(target), "--by", "file", "--dev", "0", "--test", "0.2", "--seed", "0")
