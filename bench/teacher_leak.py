@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from _common import REPO
+from _scoring import f1_of, paired_gain
 
 import cv
 
@@ -38,11 +39,6 @@ def held_out_languages(work: Path) -> np.ndarray:
     return np.array(out)
 
 
-def f1(counts: np.ndarray) -> float:
-    hits, ref, hyp = counts.sum(0)
-    return 2 * hits / (ref + hyp)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, required=True)
@@ -51,18 +47,15 @@ def main() -> None:
     names = args.candidate or ["today", "honest", "plain"]
     counts = {c: cv.candidate_counts(args.work, c, False)["cv"] for c in names}
     lang = held_out_languages(args.work)
-    rng = np.random.default_rng(0)
     for group, mask in (("trained on by the bundled default", ~np.isin(lang, list(NEVER_SEEN))),
                         ("never seen by it", np.isin(lang, list(NEVER_SEEN)))):
-        idx = np.flatnonzero(mask)
-        draws = [rng.choice(idx, len(idx)) for _ in range(cv.protocol()["bootstrap"])]
-        print(f"{group}: {len(set(lang[idx]))} languages, {len(idx)} utterances")
+        print(f"{group}: {len(set(lang[mask]))} languages, {mask.sum()} utterances")
+        first = counts[names[0]][mask]
         for c in names:
-            line = f"  {c}: {f1(counts[c][idx]):.3f}"
+            line = f"  {c}: {f1_of(counts[c][mask]):.3f}"
             if c != names[0]:
-                gains = [f1(counts[names[0]][d]) - f1(counts[c][d]) for d in draws]
-                gain = f1(counts[names[0]][idx]) - f1(counts[c][idx])
-                line += f"; {names[0]} - {c} {gain:+.3f} [{np.percentile(gains, 2.5):+.3f}, {np.percentile(gains, 97.5):+.3f}]"
+                gain, lo, hi = paired_gain(counts[c][mask], first, cv.protocol()["bootstrap"])
+                line += f"; {names[0]} - {c} {gain:+.3f} [{lo:+.3f}, {hi:+.3f}]"
             print(line)
 
 

@@ -134,8 +134,9 @@ def test_a_taught_candidate_learns_from_labels_of_its_teachers_model_of_the_same
     def run(cmd, **_):
         calls.append(cmd[3:] if cmd[1:3] == ["-m", "phonebound"] else cmd)
         if cmd[3] == "train":  # a finished training leaves its dev metrics
-            (Path(cmd[cmd.index("--config") - 1]) / "dev_metrics.json").parent.mkdir(parents=True, exist_ok=True)
-            (Path(cmd[cmd.index("--config") - 1]) / "dev_metrics.json").write_text("{}")
+            out = Path(cmd[cmd.index("--config") - 1])
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "dev_metrics.json").write_text("{}")
 
     monkeypatch.setattr(cv.subprocess, "run", run)
     monkeypatch.setattr(cv, "require_shared", lambda: tmp_path / "shared")
