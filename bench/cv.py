@@ -135,6 +135,14 @@ def unlabelled_audio(shared: Path) -> dict[str, list[str]]:
     return {"flemish": [str(shared / "flemishguy" / "audio")], "kokoro": kokoro_train}
 
 
+def kokoro_by_language(files: list[str]) -> dict[str, list[str]]:
+    """kokoro's files grouped by the language their name starts with (en_, fr_, es_, it_, pt_)."""
+    groups: dict[str, list[str]] = {}
+    for f in files:
+        groups.setdefault(Path(f).name.split("_")[0], []).append(f)
+    return groups
+
+
 def prepare(work: Path, aligned: Path | None, frozen: Path | None) -> None:
     shared = require_shared()
     cfg = protocol()
@@ -191,9 +199,10 @@ def prepare(work: Path, aligned: Path | None, frozen: Path | None) -> None:
 def fold_pseudo_labels(work: Path, spec: dict, f: int, device: str | None) -> list[str]:
     """The datasets a candidate's ``teacher`` labels inside fold f, as recipes/train_default.sh does
     once (``pseudo``: 'flemish', 'kokoro'; 'flemish_aligned': the hour aligned to its transcripts,
-    its dev fifth held out). The teacher's fold model never saw the fold's held-out languages; the
-    sets ``prepare`` labels with the bundled default let a teacher that trained on most of them
-    choose every boundary (its VoxAngeles train split is 38 of the 48)."""
+    its dev fifth held out; 'kokoro_aligned': kokoro's train voices aligned to their text). The
+    teacher's fold model never saw the fold's held-out languages; the sets ``prepare`` labels with
+    the bundled default let a teacher that trained on most of them choose every boundary (its
+    VoxAngeles train split is 38 of the 48)."""
     if "teacher" not in spec:
         return []
     teacher = work / "models" / spec["teacher"] / f"fold{f}"
@@ -210,6 +219,11 @@ def fold_pseudo_labels(work: Path, spec: dict, f: int, device: str | None) -> li
                      "--lang", "nl", "--model", str(teacher), "--link-audio", "-j", "1")
                 _run("build", str(labels), str(target), "-j", "1")
                 _run("split", str(target), "--by", "file", "--dev", "0", "--test", "0.2", "--seed", "0")
+            elif name == "kokoro_aligned":  # kokoro's train voices aligned to their text, one language at a time
+                for lang, files in kokoro_by_language(audio["kokoro"]).items():
+                    _run("align", *files, "-o", str(labels / lang), "--lang", lang, "--model", str(teacher),
+                         "--speaker-regex", KOKORO_VOICE, "--link-audio", "-j", "1")
+                _run("build", str(labels), str(target), "-j", "1")
             else:
                 _run("pseudo-label", *audio[name], "-o", str(labels), "--model", str(teacher))
                 _run("build", str(labels), str(target), "-j", "1")

@@ -153,6 +153,26 @@ def test_a_taught_candidate_learns_from_labels_of_its_teachers_model_of_the_same
     assert str(tmp_path / "data" / "vox_fold3") in student and not any("fold0" in a or "fold1" in a for a in student)
 
 
+def test_kokoros_voices_are_aligned_by_the_fold_teacher_one_language_at_a_time(tmp_path, monkeypatch):
+    # each language's words need that language's lexicon and G2P, and each voice is its own speaker
+    calls: list[list[str]] = []
+    monkeypatch.setattr(cv.subprocess, "run", lambda cmd, **_: calls.append(cmd[3:]))
+    monkeypatch.setattr(cv, "train_fold", lambda *a, **k: None)  # the teacher's fold model exists
+    monkeypatch.setattr(cv, "require_shared", lambda: tmp_path / "shared")
+    files = [f"/k/{name}.flac" for name in ("en_af_alloy_0000", "fr_ff_siwis_0001", "en_bm_daniel_0003", "pt_pf_dora_0002")]
+    monkeypatch.setattr(cv, "unlabelled_audio", lambda shared: {"kokoro": files})
+    spec = {"teacher": "plain", "pseudo": ["kokoro_aligned"]}
+    sets = cv.fold_pseudo_labels(tmp_path, spec, 2, None)
+    assert sets == [str(tmp_path / "data" / "kokoro_aligned_pseudo_by_plain_fold2")]
+    aligns = {c[c.index("--lang") + 1]: c for c in calls if c[0] == "align"}
+    assert set(aligns) == {"en", "fr", "pt"}
+    assert [a for a in aligns["en"] if a.endswith(".flac")] == [files[0], files[2]]
+    for cmd in aligns.values():
+        assert cmd[cmd.index("--model") + 1] == str(tmp_path / "models" / "plain" / "fold2")
+        assert cmd[cmd.index("--speaker-regex") + 1] == cv.KOKORO_VOICE
+    assert calls[-1][:2] == ["build", str(tmp_path / "kokoro_aligned_pseudo_by_plain_fold2_labels")]
+
+
 def test_the_leak_check_knows_which_languages_the_bundled_default_never_trained_on():
     import teacher_leak  # bench/teacher_leak.py
 
