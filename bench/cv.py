@@ -217,16 +217,15 @@ def fold_pseudo_labels(work: Path, spec: dict, f: int, device: str | None) -> li
             if name == "flemish_aligned":  # the teacher aligns the hour to its transcripts; the dev fifth never trains
                 _run("align", *audio["flemish"], "-o", str(labels), "--transcripts", str(shared / "flemishguy" / "metadata.csv"),
                      "--lang", "nl", "--model", str(teacher), "--link-audio", "-j", "1")
-                _run("build", str(labels), str(target), "-j", "1")
-                _run("split", str(target), "--by", "file", "--dev", "0", "--test", "0.2", "--seed", "0")
             elif name == "kokoro_aligned":  # kokoro's train voices aligned to their text, one language at a time
                 for lang, files in kokoro_by_language(audio["kokoro"]).items():
                     _run("align", *files, "-o", str(labels / lang), "--lang", lang, "--model", str(teacher),
                          "--speaker-regex", KOKORO_VOICE, "--link-audio", "-j", "1")
-                _run("build", str(labels), str(target), "-j", "1")
             else:
                 _run("pseudo-label", *audio[name], "-o", str(labels), "--model", str(teacher))
-                _run("build", str(labels), str(target), "-j", "1")
+            _run("build", str(labels), str(target), "-j", "1")
+            if name == "flemish_aligned":
+                _run("split", str(target), "--by", "file", "--dev", "0", "--test", "0.2", "--seed", "0")
         sets.append(str(target))
     return sets
 
