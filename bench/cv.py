@@ -6,6 +6,7 @@ paired interval of each candidate's gain over the incumbent (recipes/selection.t
     python bench/cv.py train --work W --candidate new [--folds 0,1,2,3,4] [--jobs 2]
     python bench/cv.py score --work W --candidate today --candidate new [--align] [--folds 0,1]
     python bench/cv.py freeze --alignment DIR   # (re)write the frozen labels from an alignment
+    python bench/cv.py thaw --work W [--audio DIR]  # the frozen labels as a corpus, W/flemish_frozen_corpus
 
 What must outlive a session lives in this repository, not in W: the frozen aligner's labels of the
 hour (bench/data/flemish_frozen_phones.tsv.gz, from which ``prepare`` writes the corpus the
@@ -336,13 +337,14 @@ def score(work: Path, candidates: list[str], align: bool, align_weights: dict | 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["prepare", "train", "score", "freeze"])
+    ap.add_argument("step", choices=["prepare", "train", "score", "freeze", "thaw"])
     ap.add_argument("--work", type=Path)
     ap.add_argument("--aligned", type=Path, help="prepare: the flemishguy hour aligned (align --link-audio output;"
                     " default: aligned now by today's aligner)")
     ap.add_argument("--frozen", type=Path, help="prepare: the frozen aligner's alignment of the hour (its dev fifth"
                     f" scores; default: {FROZEN_LABELS.relative_to(REPO)})")
     ap.add_argument("--alignment", type=Path, help="freeze: the alignment (TextGrids) to freeze")
+    ap.add_argument("--audio", type=Path, help="thaw: the hour's audio folder (default: ../shared/data/flemishguy/audio)")
     ap.add_argument("--candidate", action="append", default=[])
     ap.add_argument("--folds", help="train, score: these folds only (default: all)")
     ap.add_argument("--jobs", type=int, default=2)
@@ -355,6 +357,9 @@ def main() -> None:
         return
     if args.work is None:
         ap.error("--work is required")
+    if args.step == "thaw":  # the recipes' continuous selection set, labelled by the frozen aligner
+        print(frozen_corpus(args.work, args.audio or require_shared() / "flemishguy" / "audio"))
+        return
     if args.step == "prepare":
         prepare(args.work, args.aligned, args.frozen)
     elif args.step == "train":

@@ -1,38 +1,47 @@
 #!/usr/bin/env bash
 # Retrain the bundled default model (src/phonebound/pretrained/default) from ../shared/data.
-# Usage: bash recipes/train_default.sh [WORK_DIR]   (about 60 minutes on a 2-core laptop CPU)
+# Usage: bash recipes/train_default.sh [WORK_DIR]   (27 min measured on a 2-core CPU once the datasets are built)
 #
-# Noisy-student training (bench/results/accuracy.md, row 18): a teacher (round 0) trained on the
-# aligned corpora labels the unaligned hour of flemishguy (boundaries + broad phone classes); the
-# student (round 1) trains on the aligned corpora plus those pseudo-labels, with augmentation.
-# ROUNDS=2 makes the student the next teacher (row 19: no better; recipes/train_accurate.sh uses it).
-# Then the threshold for long stretches of speech is chosen on the continuous selection sets
-# (bench/phrase_tune.py) and the model is exported to ONNX.
-# The forced-aligner recipe (the hour aligned to its transcripts; rows 41-44) is recipes/train_aligned.sh.
+# Aligned-student training (bench/results/accuracy.md, row 62; recipes/selection.toml's
+# honest_aligned_kokoro, the first recipe to pass the cross-validated selection rule against the
+# noisy-student one): a teacher (round 0) trained on the aligned corpora (VoxAngeles, synth) aligns
+# real and synthetic continuous speech to its text with `phonebound align`: the flemishguy hour to
+# its transcripts (its dev fifth never trains), and kokoro's 26 train voices to theirs, one language
+# at a time. The student (round 1) trains on the aligned corpora plus those alignments, with
+# augmentation. Then the threshold for long stretches of speech is chosen on the continuous
+# selection sets (bench/phrase_tune.py) and the model is exported to ONNX.
+# The former noisy-student recipe (the hour pseudo-labelled without its transcripts) builds the
+# `accurate` ensemble's members: recipes/train_accurate.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 data="${DATA:-$here/../shared/data}"
 work="${1:-$here/work/default}"
-rounds="${ROUNDS:-1}"
 recipe="$here/recipes/default.toml"
 mkdir -p "$work"
 cd "$work"
 source "$here/recipes/datasets.sh"
-build_corpora  # kokoro is built for the phrase threshold's selection only
+build_corpora
 aligned=(vox synth_nl synth_en)
 phonebound train "${aligned[@]}" round0 --config "$recipe" --resume
-for r in $(seq 1 "$rounds"); do
-  teacher="round$((r - 1))"
-  [ -f "flemish_round$r/dataset.json" ] || {
-    phonebound pseudo-label "$data/flemishguy/audio" -o "flemish_labels_round$r" --model "$teacher"
-    phonebound build "flemish_labels_round$r" "flemish_round$r" -j 2
-  }
-  phonebound train "${aligned[@]}" "flemish_round$r" "round$r" --config "$recipe" --resume
-done
+[ -f hour_round0/dataset.json ] || {
+  phonebound align "$data/flemishguy/audio" -o hour_labels_round0 --lang nl --transcripts "$data/flemishguy/metadata.csv" \
+    --model round0 -j 2 --link-audio
+  phonebound build hour_labels_round0 hour_round0 -j 2
+}
+# the same fifth that build_aligned_hour makes dev (the seeded draw fills test first): it never trains
+phonebound split hour_round0 --by file --dev 0 --test 0.2 --seed 0
+[ -f kokoro_round0/dataset.json ] || {
+  for lang in en es fr it pt; do
+    mapfile -t files < <(kokoro_train_files "$lang")
+    phonebound align "${files[@]}" -o "kokoro_labels_round0/$lang" --lang "$lang" --model round0 \
+      --speaker-regex "$kokoro_voice" -j 2 --link-audio
+  done
+  phonebound build kokoro_labels_round0 kokoro_round0 -j 2
+}
+phonebound train "${aligned[@]}" hour_round0 kokoro_round0 round1 --config "$recipe" --resume
 # Selection sets for the phrase threshold, never trained on: kokoro's 5 dev voices (the TTS's own
-# times), and the hour's dev fifth aligned to its transcripts by the bundled default (as when the
-# shipped threshold was chosen).
-build_aligned_hour default
-python "$here/bench/phrase_tune.py" --model "round$rounds" --data "$work" --write
-phonebound export "round$rounds"
-echo "trained: $work/round$rounds — copy model.pt, model.onnx, model.onnx.sha256, config.json, metrics.jsonl, dev_metrics.json into src/phonebound/pretrained/default/"
+# times), and the hour's dev fifth as the frozen aligner labelled it.
+build_frozen_hour
+python "$here/bench/phrase_tune.py" --model round1 --data "$work" --write
+phonebound export round1
+echo "trained: $work/round1 — copy model.pt, model.onnx, model.onnx.sha256, config.json, metrics.jsonl, dev_metrics.json into src/phonebound/pretrained/default/"

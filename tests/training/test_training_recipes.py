@@ -40,19 +40,32 @@ def trainings(calls: list[list[str]]) -> list[tuple[list[str], str]]:
 
 
 def test_train_default_trains_the_bundled_default_on_its_recorded_data(tmp_path):
+    kokoro = tmp_path / "data" / "kokoro"
+    kokoro.mkdir(parents=True)
+    for voice in ("en_af_alloy", "en_af_nova", "en_af_sky", "fr_ff_siwis", "it_im_nicola"):
+        (kokoro / f"{voice}_0000.flac").touch()
     calls = run_recipe(tmp_path, "train_default.sh")
     runs = trainings(calls)
     datasets, output = runs[-1]
     bundled = json.loads((PRETRAINED / "default" / "config.json").read_text())["data"]["datasets"]
-    # the aligned corpora as recorded; the last one is the hour pseudo-labelled by the teacher
-    assert datasets[:-1] == bundled[:-1]
-    assert len(datasets) == len(bundled)
+    assert datasets == bundled
+    # the teacher (round 0) aligns the hour to its transcripts and kokoro's train voices to their
+    # text, one language at a time; the student learns from what those alignments build
     teacher = runs[0][1]
-    labels = next(c for c in calls if c[:2] == ["phonebound", "pseudo-label"])
-    assert labels[labels.index("--model") + 1] == teacher
-    build = next(c for c in calls if c[:2] == ["phonebound", "build"] and c[2] == labels[labels.index("-o") + 1])
-    assert build[3] == datasets[-1]
-    # the shipped decoding (phrase threshold) is chosen for that model, and it is exported
+    aligns = [c for c in calls if c[:2] == ["phonebound", "align"]]
+    assert {c[c.index("--model") + 1] for c in aligns} == {teacher}
+    assert {c[c.index("--lang") + 1] for c in aligns} == {"nl", "en", "es", "fr", "it", "pt"}
+    kokoro_files = {Path(a).name for c in aligns for a in c if a.endswith(".flac")}
+    assert kokoro_files == {"en_af_alloy_0000.flac", "fr_ff_siwis_0000.flac"}, "a dev or test voice trains"
+    outputs = {c[c.index("-o") + 1] for c in aligns}
+    builds = {c[3] for c in calls if c[:2] == ["phonebound", "build"]
+              and any(o == c[2] or o.startswith(c[2] + "/") for o in outputs)}
+    assert builds == set(bundled[-2:])
+    # the hour's dev fifth (the continuous selection set) never trains
+    split = next(c for c in calls if c[:3] == ["phonebound", "split", bundled[-2]])
+    assert split[split.index("--test") + 1] == "0.2" and split[split.index("--dev") + 1] == "0"
+    # the shipped decoding (phrase threshold) is chosen for that model on the frozen labels, and it is exported
+    assert any(c[0] == "python" and c[1].endswith("cv.py") and c[2] == "thaw" for c in calls)
     assert any(c[0] == "python" and c[1].endswith("phrase_tune.py") and c[c.index("--model") + 1] == output for c in calls)
     assert ["phonebound", "export", output] in calls
 
