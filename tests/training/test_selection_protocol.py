@@ -38,8 +38,9 @@ def test_the_folds_are_fixed_by_the_seed_whatever_order_the_disk_lists_languages
 
 def test_kokoro_voices_kept_out_of_training_match_the_training_recipes():
     script = (REPO_ROOT / "recipes" / "datasets.sh").read_text()
-    kokoro = re.search(r"split kokoro .*?--dev-keys (\S+).*?--test-keys (\S+)", script, re.DOTALL)
-    dev, test = kokoro.group(1).split(","), kokoro.group(2).split(",")
+    assert re.search(r'split kokoro .*--dev-keys "\$kokoro_dev" --test-keys "\$kokoro_test"', script)
+    dev = re.search(r"^kokoro_dev=(\S+)$", script, re.MULTILINE).group(1).split(",")
+    test = re.search(r"^kokoro_test=(\S+)$", script, re.MULTILINE).group(1).split(",")
     assert (cv.KOKORO_DEV, cv.KOKORO_TEST) == (dev, test)
     assert not set(dev) & set(test)
 

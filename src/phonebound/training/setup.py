@@ -126,7 +126,7 @@ class TrainingSetup:
             raise ModelError("the --init model has no weights", source.path, "pick a trained model directory")
         if source.name == "ensemble":
             raise ModelError("an ensemble cannot be fine-tuned as one network", source.path,
-                             "start from one of its members (--init default is the first member of 'accurate')")
+                             "start from one of its members, or from --init default")
         own, theirs = self.model.state_dict(), source.module.state_dict()
         shared = {k: v for k, v in theirs.items() if k in own and own[k].shape == v.shape}
         # The same architecture must take every weight of the init model except its training-only
