@@ -97,14 +97,15 @@ def test_ensemble_command_reports_dev_scores_and_bad_members_in_one_line(tmp_pat
     assert result.exit_code == 2 and "nowhere" in result.output and "Traceback" not in result.output
 
 
-def test_bundled_accurate_model_is_the_default_plus_three_networks():
+def test_bundled_accurate_model_is_four_networks_on_the_default_input():
     from phonebound.evaluation.evaluate import evaluate
     from phonebound.models.ensemble import EnsembleTagger
 
     default, accurate = load_detector("default", backend="torch"), load_detector("accurate", backend="torch")
     assert isinstance(accurate.module, EnsembleTagger) and len(accurate.module.members) == 4
+    # its members are the noisy students of the former default's recipe; today's default is not one
     first, shipped = accurate.module.members[0].state_dict(), half_state(default.module.state_dict())
-    assert first.keys() == shipped.keys() and all((first[k] == shipped[k].float()).all() for k in first)
+    assert first.keys() == shipped.keys() and any((first[k] != shipped[k].float()).any() for k in first)
     assert accurate.config["input"] == default.config["input"]
     # on the bundled synthetic Dutch clip (43 reference boundaries) it finds at least as many
     demo = demo_clips()[0].parent
