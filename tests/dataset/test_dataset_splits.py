@@ -184,3 +184,17 @@ def test_info_reports_splits(copy):
     assert info["utterances"] == 24 and info["speakers"] == 12 and info["groups"] == 3
     assert sum(info["splits"].values()) == 24 and "unsplit" not in info["splits"]
     assert info["label_counts"]["1"] == info["boundaries"] == 24 * 3
+
+
+def test_a_test_fifth_and_a_dev_fifth_drawn_with_one_seed_are_the_same_files():
+    # recipes/train_default.sh holds out the aligned hour's test fifth (--dev 0 --test 0.2), and the
+    # frozen hour's dev fifth (--dev 0.2 --test 0) is the continuous selection set: the same files,
+    # wherever each corpus keeps its copy, so the selection set never trains
+    rng = np.random.default_rng(1)
+    stems = [f"flemishguy_{i:04d}" for i in range(200)]
+    seconds = list(rng.uniform(1.0, 6.0, len(stems)))
+    held_out = assign_splits([f"hour_labels_round0/{s}.flac" for s in stems], seconds, SplitConfig(by="file", dev=0, test=0.2))
+    selection = assign_splits([f"flemish_frozen_corpus/{s}.flac" for s in stems], seconds, SplitConfig(by="file", dev=0.2, test=0))
+    test_files = {Path(k).stem for k, v in held_out.items() if v == "test"}
+    assert test_files == {Path(k).stem for k, v in selection.items() if v == "dev"}
+    assert 0.15 < len(test_files) / len(stems) < 0.25
