@@ -100,3 +100,31 @@ def test_all_silence_gives_finite_features(kind, cmvn):
 def test_short_and_empty_audio_shapes():
     for n in (0, 1, 159, 160, 161, 400):
         assert compute_features(np.zeros(n, np.float32) + 0.01).shape == (1 + n // 160, 39)
+
+
+def _tone(hz: float, seconds: float = 1.0) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    return (0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize("alpha", [0.9, 1.1])
+def test_vocal_tract_warp_moves_a_formant_by_alpha_and_keeps_the_frames(alpha):
+    """VTLP scales the frequency axis below its knee: a 1 kHz tone's mel energy peaks in the band
+    of alpha kHz; the frame count (the duration) is the audio's."""
+    cfg = FeatureConfig(kind="logmel", cmvn="none")
+    plain = base_features(_tone(1000.0), cfg).mean(0)
+    warped = base_features(_tone(1000.0), cfg, warp=alpha).mean(0)
+    target = base_features(_tone(1000.0 * alpha), cfg).mean(0)
+    assert np.argmax(warped) == np.argmax(target) != np.argmax(plain)
+    assert len(compute_features(_tone(1000.0), FeatureConfig(), warp=alpha)) == frame_count(SR)
+
+
+def test_an_unwarped_spectrum_is_unchanged_and_the_band_edges_stay():
+    power = np.random.default_rng(0).random((3, 201)).astype(np.float32)
+    assert np.allclose(features.warp_frequencies(power, 1.0), power)
+    for alpha in (0.9, 1.1):
+        warped = features.warp_frequencies(power, alpha)
+        assert warped.shape == power.shape
+        assert np.allclose(warped[:, 0], power[:, 0]) and np.allclose(warped[:, -1], power[:, -1])
+    audio = _noise(0.5)
+    assert np.array_equal(compute_features(audio, FeatureConfig(), warp=1.0), compute_features(audio, FeatureConfig()))

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from phonebound.audio.augment import AugmentConfig
 from phonebound.training.batches import TaggerData, WindowData, soften
 from phonebound.dataset.store import Dataset
 from phonebound.training.recipe import Recipe, TrainConfig
@@ -108,3 +109,15 @@ def test_tagger_data_chunks_and_collate(tone_sequence_dataset):
     assert float(soft.max()) == 1.0 and float(((soft > 0) & (soft < 1)).sum()) > 0
     with pytest.raises(Exception, match="no utterances"):
         TaggerData(ds, "nonexistent")
+
+
+def test_vtlp_changes_an_augmented_examples_features_not_its_frames_or_targets(tone_sequence_dataset):
+    """With VTLP on, an augmented chunk is the same audio, frames and targets, its spectrum warped."""
+    ds = [Dataset(tone_sequence_dataset)]
+    quiet = dict(prob=1.0, speed_prob=0.0, noise_prob=0.0, gain_db=(0.0, 0.0))
+    plain = TaggerData(ds, "train", augment_cfg=AugmentConfig(**quiet), seed=0)
+    warped = TaggerData(ds, "train", augment_cfg=AugmentConfig(**quiet, vtlp_prob=1.0, vtlp=(0.85, 0.85)), seed=0)
+    fa, ta, _ = plain.example(0, epoch=0)
+    fb, tb, _ = warped.example(0, epoch=0)
+    assert fa.shape == fb.shape and np.array_equal(ta, tb)
+    assert not np.allclose(fa, fb)

@@ -26,6 +26,9 @@ class AugmentConfig:
     reverb_prob: float = 0.0
     rt60: tuple[float, float] = (0.2, 0.6)  # seconds
     telephone_prob: float = 0.0  # 8 kHz telephone band (300-3400 Hz)
+    # vocal tract length perturbation: the features' frequency axis scaled (audio.features.warp_frequencies)
+    vtlp_prob: float = 0.0
+    vtlp: tuple[float, float] = (0.9, 1.1)
 
     @property
     def enabled(self) -> bool:
@@ -48,6 +51,14 @@ def augment(audio: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> 
         x = add_noise(x, float(rng.uniform(*cfg.snr_db)), rng)
     x *= np.float32(10 ** (rng.uniform(*cfg.gain_db) / 20))
     return np.clip(x, -1.0, 1.0), factor
+
+
+def draw_warp(rng: np.random.Generator, cfg: AugmentConfig) -> float:
+    """The VTLP factor of an augmented example (1.0: none). Draws nothing when VTLP is off, so
+    the other augmentations' draws, and models trained before it existed, stay reproducible."""
+    if cfg.vtlp_prob <= 0 or rng.random() >= cfg.vtlp_prob:
+        return 1.0
+    return float(rng.uniform(*cfg.vtlp))
 
 
 def speed_perturb(x: np.ndarray, factor: float) -> np.ndarray:

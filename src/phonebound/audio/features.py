@@ -66,18 +66,38 @@ def _window(n_fft: int, win_length: int) -> np.ndarray:
     return np.pad(win, (left, n_fft - win_length - left))
 
 
-def _log_mel_block(padded: np.ndarray, cfg: FeatureConfig, n_frames: int) -> np.ndarray:
+def _log_mel_block(padded: np.ndarray, cfg: FeatureConfig, n_frames: int, warp: float = 1.0) -> np.ndarray:
     """Log-mel power (dB) of ``n_frames`` frames; ``padded`` starts at the first frame's window."""
     frames = np.lib.stride_tricks.sliding_window_view(padded, cfg.n_fft)[:: cfg.hop_length][:n_frames]
     spectrum = scipy.fft.rfft(frames * _window(cfg.n_fft, cfg.win_length), axis=1)  # complex64
     power = spectrum.real**2 + spectrum.imag**2
+    if warp != 1.0:
+        power = warp_frequencies(power, warp)
     with _one_blas_thread():  # threaded OpenBLAS rounds by row count: blocks and jobs would differ
         mel = power @ _mel_basis(cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax).T
     return 10.0 * np.log10(np.maximum(mel, POWER_FLOOR))
 
 
-def base_features(audio: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
-    """MFCC or log-mel frames of a 16 kHz signal, before deltas and CMVN.
+def warp_frequencies(power: np.ndarray, alpha: float, boundary_hz: float = 4800.0) -> np.ndarray:
+    """Vocal tract length perturbation (Jaitly & Hinton 2013): the power spectrum (frames, bins up
+    to Nyquist) with its frequency axis scaled by ``alpha`` up to a boundary, then linearly onto
+    Nyquist, so a formant at f moves to alpha * f (a shorter or longer vocal tract) while the
+    duration, pitch contour and band edges stay."""
+    nyquist = SAMPLE_RATE / 2
+    freqs = np.linspace(0.0, nyquist, power.shape[1])
+    knee = boundary_hz * min(alpha, 1.0) / alpha  # below it f -> alpha * f; above, a line to Nyquist
+    warped = np.where(freqs <= knee, alpha * freqs,
+                      nyquist - (nyquist - alpha * knee) / (nyquist - knee) * (nyquist - freqs))
+    # each output bin reads the input power (linearly interpolated) where the warp sends it from
+    position = np.interp(freqs, warped, freqs) / freqs[1]
+    lo = np.minimum(position.astype(np.int64), power.shape[1] - 2)
+    frac = (position - lo).astype(power.dtype)
+    return power[:, lo] * (1 - frac) + power[:, lo + 1] * frac
+
+
+def base_features(audio: np.ndarray, cfg: FeatureConfig, warp: float = 1.0) -> np.ndarray:
+    """MFCC or log-mel frames of a 16 kHz signal, before deltas and CMVN; ``warp`` scales its
+    frequency axis (:func:`warp_frequencies`, training augmentation only).
 
     Returns
     -------
@@ -92,7 +112,7 @@ def base_features(audio: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
         count = min(BLOCK_FRAMES, n_frames - first)
         start = first * cfg.hop_length
         segment = padded[start : start + (count - 1) * cfg.hop_length + cfg.n_fft]
-        logmel = _log_mel_block(segment, cfg, count)
+        logmel = _log_mel_block(segment, cfg, count, warp)
         if cfg.kind != "logmel":
             logmel = scipy.fft.dct(logmel, type=2, axis=1, norm="ortho")[:, : cfg.n_mfcc]
         blocks.append(logmel.astype(np.float32))
@@ -164,14 +184,15 @@ def cmvn(x: np.ndarray) -> np.ndarray:
     return ((x - mean) / np.maximum(std, CMVN_STD_FLOOR)).astype(np.float32)
 
 
-def compute_features(audio: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
-    """Features of a 16 kHz mono signal on the 10 ms frame grid.
+def compute_features(audio: np.ndarray, cfg: FeatureConfig = FeatureConfig(), warp: float = 1.0) -> np.ndarray:
+    """Features of a 16 kHz mono signal on the 10 ms frame grid (``warp``: its frequency axis
+    scaled, :func:`warp_frequencies`; training augmentation only).
 
     Returns
     -------
     np.ndarray, shape (frame_count(len(audio)), cfg.dim), float32.
     """
-    return finish_features(base_features(audio, cfg), cfg)
+    return finish_features(base_features(audio, cfg, warp), cfg)
 
 
 def region_mfcc(audio: np.ndarray, cfg: RegionConfig = RegionConfig()) -> np.ndarray:
