@@ -252,6 +252,16 @@ def train_fold(work: Path, candidate: str, f: int, device: str | None = None) ->
 
 
 def train(work: Path, candidate: str, fold_ids: list[int], jobs: int, device: str | None = None) -> None:
+    spec = protocol()["candidates"][candidate]
+    if "kokoro_aligned" in spec.get("pseudo", ()):  # fail now, not after the teacher's training
+        from phonebound.alignment.g2p import language_dir
+        from phonebound.errors import PhoneboundError
+
+        try:
+            for lang in kokoro_by_language(unlabelled_audio(require_shared())["kokoro"]):
+                language_dir(lang)
+        except PhoneboundError as e:
+            raise SystemExit(f"error: {e.reason}; {candidate} aligns kokoro's languages: pip install -e '.[langs]'") from None
     with ThreadPoolExecutor(jobs) as pool:
         list(pool.map(lambda f: train_fold(work, candidate, f, device), fold_ids))
 

@@ -19,6 +19,21 @@ build_corpora() {
   phonebound split kokoro --by speaker --dev-keys "$kokoro_dev" --test-keys "$kokoro_test"
 }
 
+# Fail at once, not after the first training, when a language the recipe aligns has no lexicon
+# (gruut's Spanish, French, Italian and Portuguese come with phonebound[langs]).
+require_lexicons() {
+  python - "$@" <<'PY'
+import sys
+from phonebound.alignment.g2p import language_dir
+from phonebound.errors import PhoneboundError
+try:
+    for lang in sys.argv[1:]:
+        language_dir(lang)
+except PhoneboundError as e:
+    sys.exit(f"error: {e.reason}; this recipe aligns kokoro's languages: pip install -e '.[langs]'")
+PY
+}
+
 # kokoro's recordings in language $1 (en, es, fr, it, pt) by its train voices: neither dev nor test.
 kokoro_train_files() {
   local f voice

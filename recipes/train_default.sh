@@ -20,6 +20,7 @@ recipe="$here/recipes/default.toml"
 mkdir -p "$work"
 cd "$work"
 source "$here/recipes/datasets.sh"
+require_lexicons nl en es fr it pt
 build_corpora
 aligned=(vox synth_nl synth_en)
 phonebound train "${aligned[@]}" round0 --config "$recipe" --resume

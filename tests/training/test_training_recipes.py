@@ -78,3 +78,20 @@ def test_train_accurate_trains_every_ensemble_member(tmp_path):
     bundled = json.loads((PRETRAINED / "accurate" / "config.json").read_text())["members"]
     assert len(members) == len(bundled)
     assert set(members) <= trained, f"never trained: {set(members) - trained}"
+
+
+def test_train_default_checks_every_lexicon_before_its_first_training(tmp_path):
+    """Bug: without phonebound[langs] the recipe trained round 0 for minutes, then stopped at
+    aligning kokoro's Spanish voices; it now checks the six languages it aligns first."""
+    calls = run_recipe(tmp_path, "train_default.sh")
+    check = next(i for i, c in enumerate(calls) if c[:2] == ["python", "-"])
+    first_training = next(i for i, c in enumerate(calls) if c[:2] == ["phonebound", "train"])
+    assert check < first_training and calls[check][2:] == ["nl", "en", "es", "fr", "it", "pt"]
+
+
+def test_a_missing_lexicon_stops_the_recipe_with_one_line_naming_the_fix():
+    script = f'source "{REPO_ROOT / "recipes" / "datasets.sh"}"; require_lexicons en xx'
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: unknown language 'xx'") and "[langs]" in lines[0]
