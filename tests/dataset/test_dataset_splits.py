@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 
 from phonebound.dataset.build import BuildConfig, build_dataset
-from phonebound.dataset.splits import SplitConfig, assign_splits, dataset_info, split_dataset
+from phonebound.dataset.splits import (
+    SplitConfig,
+    assign_splits,
+    dataset_info,
+    split_dataset,
+)
 from phonebound.dataset.store import Dataset
 from phonebound.errors import DatasetError
 

@@ -7,17 +7,16 @@ import json
 
 import numpy as np
 import pytest
+from segment_checks import perturbed_default
 from typer.testing import CliRunner
 
 from phonebound.audio.load import load_audio
 from phonebound.cli import app
-from phonebound.workflows.demo import demo_clips
-from phonebound.training.ensemble import build_ensemble
 from phonebound.errors import ModelError
 from phonebound.inference.detector import half_state, load_detector
 from phonebound.inference.segment import segment
-
-from segment_checks import perturbed_default
+from phonebound.training.ensemble import build_ensemble
+from phonebound.workflows.demo import demo_clips
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +41,7 @@ def test_ensemble_threshold_is_the_best_of_its_dev_table(ensemble_dir):
     _, result = ensemble_dir
     dev = json.loads((result.out / "dev_metrics.json").read_text())["dev"]
     best = max(row[3] for row in dev["threshold_table"])
-    chosen = [row for row in dev["threshold_table"] if row[0] == result.threshold][0]
+    chosen = next(row for row in dev["threshold_table"] if row[0] == result.threshold)
     assert chosen[3] == pytest.approx(best) and dev["boundary"]["f1"] == pytest.approx(best)
     config = json.loads((result.out / "config.json").read_text())
     assert config["decode"]["threshold"] == result.threshold
