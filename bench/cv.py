@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 from _common import KOKORO_VOICE, REPO, require_shared
-from _scoring import gain_table, utterance_counts
+from _scoring import gain_table, paired_gain, utterance_counts
 
 PROTOCOL = REPO / "recipes" / "selection.toml"
 # The flemishguy hour as the frozen prototype aligner labelled it: `phonebound align` of commit
@@ -50,6 +50,12 @@ PROTOCOL = REPO / "recipes" / "selection.toml"
 # original gave (bench/results/accuracy.md, 2026-12-02).
 FROZEN_LABELS = REPO / "bench" / "data" / "flemish_frozen_phones.tsv.gz"
 SCORES = REPO / "bench" / "results" / "cv_scores"
+# what ``prepare`` labels with the bundled default (the hour aligned or pseudo-labelled, kokoro's
+# train voices pseudo-labelled): a candidate training on one depends on which model is bundled
+# the adoption rule's margin: no selection set may lose more than this (its interval's lower end)
+NON_INFERIORITY = 0.005
+LABELLED_BY_DEFAULT = {"flemish_aligned", "flemish_aligned_train", "flemish_pseudo", "kokoro_pseudo",
+                       "flemish_pseudo_phrase", "kokoro_pseudo_phrase"}
 # kokoro's voices that never train (recipes/datasets.sh splits it the same way)
 KOKORO_DEV = ["en_af_nova", "en_am_liam", "en_bf_emma", "en_bm_george", "es_em_alex"]
 KOKORO_TEST = ["en_af_sky", "en_am_onyx", "en_bf_lily", "en_bm_lewis", "it_im_nicola", "pt_pm_santa"]
@@ -322,18 +328,21 @@ def fold_counts(work: Path, candidate: str, f: int, align: bool, align_weights: 
 
 def scores_key(candidate: str) -> str:
     """A digest of what a candidate's counts depend on and this repository controls: its entry in
-    the protocol, its recipe file, the folds, the continuous dev sets, the frozen labels and the
-    bundled default (which pseudo-labels and aligns the hour and kokoro in ``prepare``)."""
+    the protocol, its recipe file, the folds, the continuous dev sets, the frozen labels and, for a
+    candidate that trains on what ``prepare`` labels with it, the bundled default."""
     from phonebound.inference.detector import resolve_model_path
 
     cfg = protocol()
     spec = cfg["candidates"][candidate]
-    default = Path(resolve_model_path("default"))
     what = {"spec": spec, "recipe": (REPO / spec["recipe"]).read_text(),
             **({"teacher": scores_key(spec["teacher"])} if "teacher" in spec else {}),
             "protocol": {k: cfg[k] for k in ("folds", "fold_seed", "inner_dev_languages", "continuous")},
-            "frozen": hashlib.sha1(FROZEN_LABELS.read_bytes()).hexdigest(),
-            "default": hashlib.sha1((default / "model.pt").read_bytes() + (default / "config.json").read_bytes()).hexdigest()}
+            "frozen": hashlib.sha1(FROZEN_LABELS.read_bytes()).hexdigest()}
+    # Bug (2026-12-03): every key held the default's digest, so adopting a new default orphaned the
+    # stored counts of candidates it never labelled for, the incumbent's among them (5 CPU-hours each).
+    if set(spec["datasets"]) & LABELLED_BY_DEFAULT:
+        default = Path(resolve_model_path("default"))
+        what["default"] = hashlib.sha1((default / "model.pt").read_bytes() + (default / "config.json").read_bytes()).hexdigest()
     return hashlib.sha1(json.dumps(what, sort_keys=True).encode()).hexdigest()[:8]
 
 
@@ -342,7 +351,23 @@ def score(work: Path, candidates: list[str], align: bool, align_weights: dict | 
     counts = {c: candidate_counts(work, c, align, align_weights, fold_ids) for c in candidates}
     if any(v is None for v in counts.values()):
         return "stored the folds scored; the table needs every fold of every candidate"
-    return gain_table(counts, protocol()["bootstrap"])
+    n = protocol()["bootstrap"]
+    base, *others = candidates
+    verdicts = [f"{c} over {base}: {verdict(counts[base], counts[c], n)}" for c in others]
+    return "\n".join([gain_table(counts, n), "", *verdicts])
+
+
+def verdict(base: dict[str, np.ndarray], candidate: dict[str, np.ndarray], n: int) -> str:
+    """The adoption rule (recipes/selection.toml, amended 2026-12-03): the gain's interval lies above
+    zero on at least one selection set, and on none does it reach below -NON_INFERIORITY."""
+    lows = {s: paired_gain(base[s], candidate[s], n)[1] for s in base}
+    gains = [s for s, lo in lows.items() if lo > 0]
+    losses = [s for s, lo in lows.items() if lo < -NON_INFERIORITY]
+    if losses:
+        return f"not adopted: a loss of more than {NON_INFERIORITY} is possible on {', '.join(losses)}"
+    if not gains:
+        return "not adopted: no gain beyond its interval"
+    return f"adopted by the rule: gains on {', '.join(gains)}, no loss beyond {NON_INFERIORITY} elsewhere"
 
 
 def main() -> None:

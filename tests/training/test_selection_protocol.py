@@ -102,6 +102,21 @@ def test_a_candidates_stored_counts_are_named_by_its_recipe(monkeypatch):
     assert cv.scores_key("today") != before
 
 
+def test_a_new_bundled_default_renames_only_the_counts_of_candidates_it_labelled_for(tmp_path, monkeypatch):
+    # Bug: every key held the default's digest, so adopting a default orphaned the incumbent's counts
+    import phonebound.inference.detector as detector
+
+    before = {name: cv.scores_key(name) for name in ("plain", "honest_aligned_kokoro", "today", "aligned")}
+    (tmp_path / "model.pt").write_bytes(b"another network")
+    (tmp_path / "config.json").write_text("{}")
+    monkeypatch.setattr(detector, "resolve_model_path", lambda name: tmp_path)
+    after = {name: cv.scores_key(name) for name in before}
+    assert after["plain"] == before["plain"]  # VoxAngeles and synth only
+    assert after["honest_aligned_kokoro"] == before["honest_aligned_kokoro"]  # taught in-fold by plain
+    assert after["today"] != before["today"]  # the hour pseudo-labelled by the default
+    assert after["aligned"] != before["aligned"]  # the hour aligned by the default
+
+
 def test_folds_scored_in_different_sessions_add_up_to_the_candidates_counts(tmp_path, monkeypatch):
     # each fold's counts are stored on their own: the table needs all five, in fold order
     import numpy as np
@@ -179,3 +194,19 @@ def test_the_leak_check_knows_which_languages_the_bundled_default_never_trained_
 
     assert len(teacher_leak.NEVER_SEEN) == 10
     assert {"aeb", "ozm"} <= teacher_leak.NEVER_SEEN
+
+
+def test_the_adoption_rule_takes_a_gain_on_one_kind_of_speech_without_a_loss_on_the_other():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    def counts(hit_rate):  # 400 utterances of 10 reference and 10 hypothesised boundaries
+        hits = rng.binomial(10, hit_rate, 400).astype(float)
+        return np.stack([hits, np.full(400, 10.0), np.full(400, 10.0)], axis=1)
+    base = {"cv": counts(0.70), "kokoro_dev": counts(0.90)}
+    same = {"cv": base["cv"].copy(), "kokoro_dev": base["kokoro_dev"].copy()}
+    words_up = {"cv": np.minimum(base["cv"] + [1, 0, 0], 10), "kokoro_dev": same["kokoro_dev"]}
+    words_up_speech_down = {"cv": words_up["cv"], "kokoro_dev": np.maximum(base["kokoro_dev"] - [1, 0, 0], 0)}
+    assert cv.verdict(base, same, 500).startswith("not adopted: no gain")
+    assert cv.verdict(base, words_up, 500).startswith("adopted by the rule: gains on cv")
+    assert "possible on kokoro_dev" in cv.verdict(base, words_up_speech_down, 500)
