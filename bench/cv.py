@@ -328,13 +328,16 @@ def fold_counts(work: Path, candidate: str, f: int, align: bool, align_weights: 
 
 def scores_key(candidate: str) -> str:
     """A digest of what a candidate's counts depend on and this repository controls: its entry in
-    the protocol, its recipe file, the folds, the continuous dev sets, the frozen labels and, for a
+    the protocol, its recipe's settings, the folds, the continuous dev sets, the frozen labels and, for a
     candidate that trains on what ``prepare`` labels with it, the bundled default."""
     from phonebound.inference.detector import resolve_model_path
 
     cfg = protocol()
     spec = cfg["candidates"][candidate]
-    what = {"spec": spec, "recipe": (REPO / spec["recipe"]).read_text(),
+    from phonebound.config import read_toml
+
+    # the recipe's settings, not its text: a comment edited does not orphan the counts
+    what = {"spec": spec, "recipe": read_toml(REPO / spec["recipe"]),
             **({"teacher": scores_key(spec["teacher"])} if "teacher" in spec else {}),
             "protocol": {k: cfg[k] for k in ("folds", "fold_seed", "inner_dev_languages", "continuous")},
             "frozen": hashlib.sha1(FROZEN_LABELS.read_bytes()).hexdigest()}

@@ -102,6 +102,18 @@ def test_a_candidates_stored_counts_are_named_by_its_recipe(monkeypatch):
     assert cv.scores_key("today") != before
 
 
+def test_a_comment_edited_in_a_recipe_keeps_its_stored_counts(tmp_path, monkeypatch):
+    spec = cv.protocol()["candidates"]["plain"]
+    before = cv.scores_key("plain")
+    recipe = tmp_path / spec["recipe"]
+    recipe.parent.mkdir(parents=True)
+    recipe.write_text("# now the bundled default's recipe\n" + (REPO_ROOT / spec["recipe"]).read_text())
+    monkeypatch.setattr(cv, "REPO", tmp_path)
+    assert cv.scores_key("plain") == before
+    recipe.write_text(recipe.read_text().replace("hidden = 128", "hidden = 64", 1))
+    assert cv.scores_key("plain") != before
+
+
 def test_a_new_bundled_default_renames_only_the_counts_of_candidates_it_labelled_for(tmp_path, monkeypatch):
     # Bug: every key held the default's digest, so adopting a default orphaned the incumbent's counts
     import phonebound.inference.detector as detector
