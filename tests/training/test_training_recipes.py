@@ -68,6 +68,17 @@ def test_train_default_trains_the_bundled_default_on_its_recorded_data(tmp_path)
     assert any(c[0] == "python" and c[1].endswith("cv.py") and c[2] == "thaw" for c in calls)
     assert any(c[0] == "python" and c[1].endswith("phrase_tune.py") and c[c.index("--model") + 1] == output for c in calls)
     assert ["phonebound", "export", output] in calls
+    # the student's recipe is the one the bundled config records (its augmentation includes VTLP,
+    # row 71); the teacher's is the plain recipe the CV's teacher used (candidate `plain`)
+    from phonebound.config import read_toml
+
+    configs = [c[c.index("--config") + 1] for c in calls if c[:2] == ["phonebound", "train"]]
+    recorded = json.loads((PRETRAINED / "default" / "config.json").read_text())["recipe"]
+    student = read_toml(configs[-1])
+    for section in ("model", "augment"):
+        assert {k: recorded[section][k] for k in student[section]} == student[section]
+    assert student["augment"]["vtlp_prob"] > 0
+    assert read_toml(configs[0])["augment"].get("vtlp_prob", 0.0) == 0.0
 
 
 def test_train_accurate_trains_every_ensemble_member(tmp_path):
