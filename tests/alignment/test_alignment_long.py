@@ -55,6 +55,11 @@ def joined_noisy(shared_data):
     return joined_prompts(shared_data, "default", snr_db=10.0)
 
 
+@pytest.fixture(scope="module")
+def joined_noisy_ensemble(shared_data):
+    return joined_prompts(shared_data, "accurate", snr_db=10.0)
+
+
 def prompt_start_errors(joined, weights: AlignWeights) -> np.ndarray:
     outputs, words, starts, _ = joined
     alignment = align_outputs(outputs, words, weights, window=1500)  # 15 s windows over 2 minutes
@@ -76,12 +81,14 @@ def test_without_the_phone_bonus_windows_fall_behind(joined_ensemble):
     assert np.mean(errors < 0.5) >= 0.85 and errors.max() < 2.0, errors
 
 
-def test_a_bonus_too_large_does_not_run_ahead_in_noise(joined_noisy):
+def test_a_bonus_too_large_does_not_run_ahead_in_noise(joined_noisy, joined_noisy_ensemble):
     """The opposite bug: at bonus 4.0 windows squeezed in words not yet spoken and ran up to 10 s
-    ahead in speech with noise at 10 dB SNR."""
-    assert prompt_start_errors(joined_noisy, AlignWeights(phone_bonus=4.0)).max() > 5.0
-    errors = prompt_start_errors(joined_noisy, AlignWeights())
-    assert np.mean(errors < 0.5) >= 0.85 and errors.max() < 2.0, errors
+    ahead in speech with noise at 10 dB SNR. (The default since 2026-12-03, trained with VTLP, no
+    longer shows it at 4.0; the ensemble still runs 22 s ahead there, so it shows the bug.)"""
+    assert prompt_start_errors(joined_noisy_ensemble, AlignWeights(phone_bonus=4.0)).max() > 5.0
+    for joined in (joined_noisy_ensemble, joined_noisy):
+        errors = prompt_start_errors(joined, AlignWeights())
+        assert np.mean(errors < 0.5) >= 0.85 and errors.max() < 2.0, errors
 
 
 def test_an_hour_is_aligned_in_bounded_memory(joined, monkeypatch):
