@@ -116,7 +116,7 @@ def test_a_comment_edited_in_a_recipe_keeps_its_stored_counts(tmp_path, monkeypa
 
 def test_a_new_bundled_default_renames_only_the_counts_of_candidates_it_labelled_for(tmp_path, monkeypatch):
     # Bug: every key held the default's digest, so adopting a default orphaned the incumbent's counts
-    import phonebound.inference.detector as detector
+    from phonebound.inference import detector
 
     before = {name: cv.scores_key(name) for name in ("plain", "honest_aligned_kokoro", "today", "aligned")}
     (tmp_path / "model.pt").write_bytes(b"another network")
