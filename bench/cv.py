@@ -50,10 +50,10 @@ PROTOCOL = REPO / "recipes" / "selection.toml"
 # original gave (bench/results/accuracy.md, 2026-12-02).
 FROZEN_LABELS = REPO / "bench" / "data" / "flemish_frozen_phones.tsv.gz"
 SCORES = REPO / "bench" / "results" / "cv_scores"
-# what ``prepare`` labels with the bundled default (the hour aligned or pseudo-labelled, kokoro's
-# train voices pseudo-labelled): a candidate training on one depends on which model is bundled
 # the adoption rule's margin: no selection set may lose more than this (its interval's lower end)
 NON_INFERIORITY = 0.005
+# what ``prepare`` labels with the bundled default (the hour aligned or pseudo-labelled, kokoro's
+# train voices pseudo-labelled): a candidate training on one depends on which model is bundled
 LABELLED_BY_DEFAULT = {"flemish_aligned", "flemish_aligned_train", "flemish_pseudo", "kokoro_pseudo",
                        "flemish_pseudo_phrase", "kokoro_pseudo_phrase"}
 # kokoro's voices that never train (recipes/datasets.sh splits it the same way)
@@ -330,12 +330,11 @@ def scores_key(candidate: str) -> str:
     """A digest of what a candidate's counts depend on and this repository controls: its entry in
     the protocol, its recipe's settings, the folds, the continuous dev sets, the frozen labels and, for a
     candidate that trains on what ``prepare`` labels with it, the bundled default."""
+    from phonebound.config import read_toml
     from phonebound.inference.detector import resolve_model_path
 
     cfg = protocol()
     spec = cfg["candidates"][candidate]
-    from phonebound.config import read_toml
-
     # the recipe's settings, not its text: a comment edited does not orphan the counts
     what = {"spec": spec, "recipe": read_toml(REPO / spec["recipe"]),
             **({"teacher": scores_key(spec["teacher"])} if "teacher" in spec else {}),
