@@ -50,6 +50,7 @@ def test_every_candidate_trains_only_on_datasets_prepare_makes():
     for name, spec in cv.protocol()["candidates"].items():
         missing = set(spec["datasets"]) - made
         assert not missing, f"candidate {name} trains on {missing}, which bench/cv.py prepare never makes"
+    assert made >= cv.LABELLED_BY_DEFAULT  # the names whose counts depend on the bundled default
 
 
 def test_the_frozen_labels_of_the_hour_are_kept_in_the_repository_and_tile_each_recording():
