@@ -229,33 +229,3 @@ def test_an_alignment_is_written_in_another_phone_set():
     with pytest.raises(ValueError, match="unknown phone set 'timit'"):
         arpabet.in_phone_set("timit")
     assert [p.start for p in arpabet.in_phone_set("ipa").phones] == [p.start for p in arpabet.phones]
-
-
-def test_refinement_moves_each_boundary_within_its_frame_towards_the_boundary_evidence():
-    """A boundary that lies between two frames shows as two equal-ish probabilities: the refined
-    time lies between them; a frame whose probability peaks symmetrically keeps its time."""
-    runs = [(SIL, 20), (STOP, 6), (VOWEL, 12), (FRIC, 10), (SIL, 15)]
-    outputs = outputs_for(runs, blur=0.05)
-    outputs.boundary[25] = 0.85  # the vowel's start (frame 26) has a strong left neighbour: earlier
-    outputs.boundary[39] = 0.85  # the fricative's (frame 38) a strong right one: later
-    words = [Word("pas", (("p", "a", "s"),))]
-    plain = align_outputs(outputs, words, AlignWeights(), duration=0.63)
-    refined = align_outputs(outputs, words, AlignWeights(refine=True), duration=0.63)
-    assert [p.start for p in plain.phones] == pytest.approx([0.0, 0.2, 0.26, 0.38, 0.48])
-    moved = [p.start for p in refined.phones]
-    assert moved[0] == 0.0 and moved[1] == pytest.approx(0.2)  # symmetric neighbours: no move
-    assert 0.255 < moved[2] < 0.26 and 0.38 < moved[3] < 0.385  # within half a frame, towards the evidence
-    assert all(a.end == b.start for a, b in zip(refined.phones, refined.phones[1:]))  # no gaps, no overlaps
-    assert refined.phones[-1].end == 0.63
-    assert [(round(p.start / 0.01), p.label) for p in refined.phones] == [(round(p.start / 0.01), p.label) for p in plain.phones]
-
-
-def test_subframe_offsets_stay_below_half_a_frame_and_leave_the_edges():
-    from phonebound.alignment.aligner import subframe_offsets
-
-    offsets = subframe_offsets(np.array([0.1, 0.9, 0.1, 0.2, 0.3, 0.9, 0.95, 0.2, 0.1]))
-    assert len(offsets) == 10 and offsets[0] == 0 and offsets[-1] == 0 and offsets[-2] == 0
-    assert offsets[1] == 0.0  # a symmetric peak
-    assert offsets[6] < 0 and offsets[5] > 0  # 0.9 and 0.95 side by side: both point between them
-    assert offsets[3] == 0.0  # no downward-opening parabola on a rising slope (0.1, 0.2, 0.3): none
-    assert np.all(np.abs(offsets) <= 0.45)

@@ -154,7 +154,7 @@ def align_outputs(outputs: FrameOutputs, words: list[Word], weights: AlignWeight
         w0 += max(spoken) + 1 if spoken else 0
         if f0 >= T:
             raise AlignmentError("the audio ended before the transcript did")
-    return _assemble(pieces, outputs, words, duration, hop_s, scheme, weights.refine)
+    return _assemble(pieces, outputs, words, duration, hop_s, scheme)
 
 
 def _search(outputs: FrameOutputs, words: list[Word], weights: AlignWeights, scheme: str, silence_between: bool,
@@ -218,29 +218,12 @@ def _expected_words(words: list[Word], w0: int, frames: int, remaining: int) -> 
     return int(np.ceil((len(words) - w0) * frames / max(remaining, 1) * 1.3))
 
 
-def subframe_offsets(boundary: np.ndarray) -> np.ndarray:
-    """Per frame, where within it a boundary placed there lies (in frames, |offset| <= 0.45): the
-    vertex of the parabola through its boundary probability and its neighbours' where that
-    parabola peaks, else 0. Below half a frame, so rounding a time back gives the same frame."""
-    y = np.asarray(boundary, dtype=np.float64)
-    offsets = np.zeros(len(y) + 1)  # a boundary may fall at frame T (the recording's end): no move
-    if len(y) < 3:
-        return offsets
-    y0, y1, y2 = y[:-2], y[1:-1], y[2:]
-    denom = y0 - 2.0 * y1 + y2  # < 0 where the parabola opens downwards
-    vertex = np.divide(0.5 * (y0 - y2), denom, out=np.zeros_like(denom), where=denom < -1e-9)  # not a straight line
-    offsets[1:-2] = np.clip(vertex, -0.45, 0.45)
-    return offsets
-
-
 def _assemble(pieces, outputs: FrameOutputs, words: list[Word], duration: float, hop_s: float,
-              scheme: str, refine: bool = False) -> Alignment:
+              scheme: str) -> Alignment:
     out = Alignment(duration)
-    offsets = subframe_offsets(outputs.boundary) if refine else np.zeros(len(outputs) + 1)
     for f0, w0, segs in pieces:
         for token, s, e, conf in segs:
-            b, c = f0 + s, f0 + e
-            start, end = round((b + offsets[b]) * hop_s, 6), round((c + offsets[c]) * hop_s, 6)  # no 2.2600000000000002
+            start, end = round((f0 + s) * hop_s, 6), round((f0 + e) * hop_s, 6)  # no 2.2600000000000002
             if out.phones and token.silence and out.phones[-1].label == "":  # windows meet in a pause
                 prev = out.phones[-1]
                 out.phones[-1] = AlignedPhone(prev.start, end, "", -1, prev.confidence)

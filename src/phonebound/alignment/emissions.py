@@ -75,16 +75,12 @@ class AlignWeights:
     # kept every model and noise level tried within 1.5 s (tests/alignment/test_alignment_long.py)
     phone_bonus: float = 2.0
     adapt: float = 0.3  # acoustic scale of the corpus-adapted phone models (.adapt); 0: none, one pass
-    # each boundary moved within its 10 ms frame to the vertex of the parabola through the boundary
-    # probabilities around it (as `segment` refines its peaks); at most 0.45 frame, so the frames
-    # each phone holds, and with them the corpus-adapted models, stay as they were
-    refine: bool = False
     durations: dict = field(default_factory=lambda: dict(DURATIONS))
 
     def to_dict(self) -> dict:
         return {"features": self.features, "classes": self.classes, "silence": self.silence, "boundary": self.boundary,
                 "duration": self.duration, "pairs": self.pairs, "pause": self.pause,
-                "phone_bonus": self.phone_bonus, "adapt": self.adapt, "refine": self.refine}
+                "phone_bonus": self.phone_bonus, "adapt": self.adapt}
 
 
 def _per_label(labels: list[str], scheme: str | Sequence[str]) -> list[str]:
