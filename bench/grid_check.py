@@ -1,0 +1,86 @@
+"""Do the selection scores favour outputs on the 10 ms frame grid? (bench/results/accuracy.md, row 73b)
+
+A third of VoxAngeles's inner boundaries lie on the 10 ms grid. An output on the same grid errs by
+exactly 0, 10, 20 ms..., and an inclusive ±20 ms window counts the 20 ms errors: against grid
+references the window is in effect 25 ms wide for grid outputs. This prints, for a CV candidate's
+fold models on their held-out languages, boundary F1 of `segment` (peaks refined within their
+frame, and not) and of `align` (to the reference phones; always on the grid) at tolerances either
+side of 20 ms, over all utterances and over those whose references all lie off the grid, where
+the grid gives no one an edge; and the paired gain of unrefined over refined peaks.
+
+    python bench/grid_check.py --work W [--candidate NAME] [--folds 0,1]
+
+W is bench/cv.py's work folder, with the candidate's fold models trained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+from _scoring import f1_of, match_counts, paired_gain
+
+TOLERANCES = (0.015, 0.0199, 0.02, 0.025)
+
+
+def on_grid(times: np.ndarray, hop_ms: float = 10.0) -> np.ndarray:
+    """Which times lie on the frame grid (to 1 µs)."""
+    rest = np.round(np.asarray(times, dtype=np.float64) * 1000, 3) % hop_ms
+    return np.isclose(rest, 0, atol=1e-3) | np.isclose(rest, hop_ms, atol=1e-3)
+
+
+def fold_hypotheses(model_dir: Path, data: Path) -> tuple[list, dict[str, list[np.ndarray]]]:
+    """The held-out utterances and, per system, each one's boundary times."""
+    from phonebound.errors import PhoneboundError
+    from phonebound.evaluation.alignments import corpus_alignments
+    from phonebound.evaluation.evaluate import reference_utterances, utterance_scores
+    from phonebound.inference.calibrate import decode_scores
+    from phonebound.inference.detector import load_detector
+
+    model = load_detector(model_dir, backend="torch")
+    unrefined = dataclasses.replace(model.decode_cfg, refine=False)
+    utts, _, _ = reference_utterances(data, "test")
+    scores = [utterance_scores(model, u)[0] for u in utts]
+    aligned = corpus_alignments(model, utts, "phones", None)
+    return utts, {"segment": [decode_scores(s, model.decode_cfg)[0] for s in scores],
+                  "segment, unrefined": [decode_scores(s, unrefined)[0] for s in scores],
+                  "align": [np.zeros(0) if isinstance(h, PhoneboundError) else h for h, _ in aligned]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--candidate", default="honest_aligned_kokoro_vtlp15")
+    ap.add_argument("--folds", default="0,1,2,3,4")
+    args = ap.parse_args()
+    counts: dict[tuple[str, float], list] = {}
+    off: list[bool] = []
+    for f in (int(x) for x in args.folds.split(",")):
+        utts, hyps = fold_hypotheses(args.work / "models" / args.candidate / f"fold{f}", args.work / "data" / f"vox_fold{f}")
+        off += [not on_grid(u.boundaries).any() for u in utts]
+        for system, times in hyps.items():
+            for tol in TOLERANCES:
+                counts.setdefault((system, tol), []).extend(match_counts(u.boundaries, h, tol) for u, h in zip(utts, times))
+        print(f"fold {f}: {len(utts)} utterances", flush=True)
+    off_mask = np.array(off)
+    print(f"\n{off_mask.sum()} of {len(off_mask)} utterances have every reference off the 10 ms grid\n")
+    print("| system | " + " | ".join(f"±{t * 1000:g} ms" for t in TOLERANCES) + " | off the grid, ±20 ms |")
+    print("|---|" + "---|" * (len(TOLERANCES) + 1))
+    for system in ("segment", "segment, unrefined", "align"):
+        cells = [f"{f1_of(np.array(counts[(system, t)], float)):.3f}" for t in TOLERANCES]
+        print(f"| {system} | " + " | ".join(cells) + f" | {f1_of(np.array(counts[(system, 0.02)], float)[off_mask]):.3f} |")
+    print("\nunrefined over refined peaks, paired 95 % interval:")
+    for tol in TOLERANCES:
+        a, b = (np.array(counts[(s, tol)], float) for s in ("segment", "segment, unrefined"))
+        gain, lo, hi = paired_gain(a, b)
+        extra = ""
+        if tol == 0.02:
+            g2, lo2, hi2 = paired_gain(a[off_mask], b[off_mask])
+            extra = f"; off the grid {g2:+.3f} [{lo2:+.3f}, {hi2:+.3f}]"
+        print(f"  ±{tol * 1000:g} ms: {gain:+.3f} [{lo:+.3f}, {hi:+.3f}]{extra}")
+
+
+if __name__ == "__main__":
+    main()
