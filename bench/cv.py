@@ -334,8 +334,9 @@ def scores_key(candidate: str) -> str:
     from phonebound.inference.detector import resolve_model_path
 
     cfg = protocol()
-    spec = cfg["candidates"][candidate]
-    # the recipe's settings, not its text: a comment edited does not orphan the counts
+    # Bug (2026-12-03): the key held the candidate's description, so writing its verdict there
+    # orphaned its counts. The settings count, not the prose; nor the recipe's comments:
+    spec = {k: v for k, v in cfg["candidates"][candidate].items() if k != "description"}
     what = {"spec": spec, "recipe": read_toml(REPO / spec["recipe"]),
             **({"teacher": scores_key(spec["teacher"])} if "teacher" in spec else {}),
             "protocol": {k: cfg[k] for k in ("folds", "fold_seed", "inner_dev_languages", "continuous")},

@@ -115,6 +115,17 @@ def test_a_comment_edited_in_a_recipe_keeps_its_stored_counts(tmp_path, monkeypa
     assert cv.scores_key("plain") != before
 
 
+def test_a_verdict_written_into_a_candidates_description_keeps_its_stored_counts(monkeypatch):
+    # Bug (2026-12-03): the key held the description, so recording a verdict there orphaned the counts
+    cfg = cv.protocol()
+    before = cv.scores_key("honest_aligned_kokoro_vtlp15")
+    cfg["candidates"]["honest_aligned_kokoro_vtlp15"]["description"] += " (row 70: adopted)"
+    monkeypatch.setattr(cv, "protocol", lambda: cfg)
+    assert cv.scores_key("honest_aligned_kokoro_vtlp15") == before
+    cfg["candidates"]["honest_aligned_kokoro_vtlp15"]["params"] = ["input_dropout=0.15"]
+    assert cv.scores_key("honest_aligned_kokoro_vtlp15") != before
+
+
 def test_a_new_bundled_default_renames_only_the_counts_of_candidates_it_labelled_for(tmp_path, monkeypatch):
     # Bug: every key held the default's digest, so adopting a default orphaned the incumbent's counts
     from phonebound.inference import detector
