@@ -22,13 +22,9 @@ from pathlib import Path
 import numpy as np
 from _scoring import f1_of, match_counts, paired_gain
 
+from phonebound.evaluation.metrics import on_grid
+
 TOLERANCES = (0.015, 0.0199, 0.02, 0.025)
-
-
-def on_grid(times: np.ndarray, hop_ms: float = 10.0) -> np.ndarray:
-    """Which times lie on the frame grid (to 1 µs)."""
-    rest = np.round(np.asarray(times, dtype=np.float64) * 1000, 3) % hop_ms
-    return np.isclose(rest, 0, atol=1e-3) | np.isclose(rest, hop_ms, atol=1e-3)
 
 
 def fold_hypotheses(model_dir: Path, data: Path) -> tuple[list, dict[str, list[np.ndarray]]]:

@@ -299,3 +299,24 @@ def test_cli_evaluate_missing_model_is_one_line(tone_sequence_dataset, tmp_path)
     lines = [line for line in r.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:"), r.output
     assert "no_such_model" in lines[0] and "Traceback" not in r.output
+
+
+def test_references_on_the_frame_grid_are_noted(fixtures_dir, tmp_path):
+    """References an aligner made lie on its 10 ms grid, which favours `align` at exactly ±20 ms
+    (accuracy.md, row 73b): the summary says so for them, and not for hand-placed times."""
+    import re
+    import shutil
+
+    from phonebound.evaluation.evaluate import format_summary
+
+    hand = evaluate("spectral", fixtures_dir / "praatio", plots=False, tolerances=(0.0199, 0.02))
+    assert hand["reference_on_grid"] == 0.0 and "frame grid" not in format_summary(hand)
+    assert "±19.9 ms: P" in format_summary(hand)  # bug: it printed as a second "±20 ms" line
+    gridded = tmp_path / "gridded"
+    shutil.copytree(fixtures_dir / "praatio", gridded)
+    for grid in gridded.glob("*.TextGrid"):
+        text = grid.read_text(encoding="utf-8")
+        grid.write_text(re.sub(r"\d+\.\d{3,}", lambda m: f"{float(m.group()):.2f}", text), encoding="utf-8")
+    snapped = evaluate("spectral", gridded, plots=False)
+    assert snapped["reference_on_grid"] == 1.0
+    assert "100% of the reference boundaries lie on the 10 ms frame grid" in format_summary(snapped)

@@ -256,3 +256,11 @@ def test_frame_metrics_pools_lists_and_ignores_padding():
         frame_metrics([0, 1], [0, 2])
     with pytest.raises(ValueError):
         frame_metrics([0, 1], [0])
+
+
+def test_on_grid_finds_times_on_the_frame_grid_despite_float_noise():
+    from phonebound.evaluation.metrics import on_grid
+
+    times = [0.01, 0.02, 0.1 + 0.2, 2.26, 0.0205, 0.14198044, 0.015]
+    assert on_grid(times, 0.01).tolist() == [True, True, True, True, False, False, False]
+    assert on_grid([0.025, 0.05], 0.025).all() and not on_grid([0.025], 0.01).any()

@@ -121,6 +121,16 @@ def lenient_hits(ref: Any, hyp: Any, tol: float = 0.02) -> tuple[int, int]:
     return int(np.sum(_nearest_distance(hyp, ref) <= lim)), int(np.sum(_nearest_distance(ref, hyp) <= lim))
 
 
+def on_grid(times: Any, hop_s: float = 0.01) -> np.ndarray:
+    """Which times lie on a grid of ``hop_s`` seconds (to 1 µs), as an aligner's outputs do.
+
+    Against references on the grid, an output on the same grid errs by exactly 0, 10, 20 ms...,
+    and an inclusive ±20 ms window counts its 20 ms errors: for it the window is in effect 25 ms
+    wide, for an output between frames 20 ms (bench/results/accuracy.md, row 73b)."""
+    steps = as_times(times) / hop_s
+    return np.abs(steps - np.round(steps)) * hop_s < 1e-6
+
+
 def r_value(hit_rate: float, over_segmentation: float) -> float:
     """R-value (Räsänen et al. 2009): ``1 - (|r1| + |r2|) / 2`` with
     ``r1 = sqrt((1 - HR)^2 + OS^2)`` and ``r2 = (-OS + HR - 1) / sqrt(2)``."""
