@@ -1,6 +1,6 @@
 """Do the selection scores favour outputs on the 10 ms frame grid? (bench/results/accuracy.md, row 73b)
 
-A third of VoxAngeles's inner boundaries lie on the 10 ms grid. An output on the same grid errs by
+38 % of VoxAngeles's phone boundaries lie on the 10 ms grid. An output on the same grid errs by
 exactly 0, 10, 20 ms..., and an inclusive ±20 ms window counts the 20 ms errors: against grid
 references the window is in effect 25 ms wide for grid outputs. This prints, for a CV candidate's
 fold models on their held-out languages, boundary F1 of `segment` (peaks refined within their
