@@ -5,6 +5,7 @@ paired interval of each candidate's gain over the incumbent (recipes/selection.t
     python bench/cv.py prepare --work W [--aligned FLEMISH_ALIGNED] [--frozen FLEMISH_FROZEN]
     python bench/cv.py train --work W --candidate new [--folds 0,1,2,3,4] [--jobs 2]
     python bench/cv.py score --work W --candidate today --candidate new [--align] [--folds 0,1]
+    python bench/cv.py reproduce --work W --candidate today [--align]  # trained again vs its stored counts
     python bench/cv.py freeze --alignment DIR   # (re)write the frozen labels from an alignment
     python bench/cv.py thaw --work W [--audio DIR]  # the frozen labels as a corpus, W/flemish_frozen_corpus
 
@@ -40,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 from _common import KOKORO_VOICE, REPO, require_shared
-from _scoring import gain_table, paired_gain, utterance_counts
+from _scoring import f1_of, gain_table, paired_gain, utterance_counts
 
 PROTOCOL = REPO / "recipes" / "selection.toml"
 # The flemishguy hour as the frozen prototype aligner labelled it: `phonebound align` of commit
@@ -302,28 +303,58 @@ def fold_cache(candidate: str, fold: int, align: bool, align_weights: dict | Non
 
 
 def fold_counts(work: Path, candidate: str, f: int, align: bool, align_weights: dict | None) -> dict[str, np.ndarray]:
-    """One fold model's counts: its held-out languages ('cv') and, unless aligning, each continuous dev set."""
-    from phonebound.inference.detector import load_detector
-
+    """One fold model's counts: its held-out languages ('cv') and, unless aligning, each continuous
+    dev set; stored, and read from the store when there."""
     cache = fold_cache(candidate, f, align, align_weights)
     if cache.exists():
         return dict(np.load(cache))
+    result = scored_fold(work, candidate, f, align, align_weights)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **result)
+    print(f"scored {candidate} fold {f}{' (aligned)' if align else ''} into {cache}", flush=True)
+    return result
+
+
+def scored_fold(work: Path, candidate: str, f: int, align: bool, align_weights: dict | None) -> dict[str, np.ndarray]:
+    """A trained fold model's counts, scored now (never read from the stored ones)."""
+    from phonebound.inference.detector import load_detector
+
     model_dir = work / "models" / candidate / f"fold{f}"
     if not (model_dir / "dev_metrics.json").exists():
         raise SystemExit(f"no counts for {candidate} fold {f} in {SCORES} and no trained model in {model_dir}: train it "
                          f"first (python bench/cv.py train --work {work} --candidate {candidate} --folds {f})")
-    cfg = protocol()
     model = load_detector(model_dir, backend="torch")
     if align_weights:  # the aligner's weights as the shipped model's (chosen on the selection sets)
         model.config["align"] = align_weights
     result = {"cv": utterance_counts(model, work / "data" / f"vox_fold{f}", "test", 0.02, "phones" if align else None)}
     if not align:
-        for name, spec in cfg["continuous"].items():
+        for name, spec in protocol()["continuous"].items():
             result[name] = utterance_counts(model, work / "data" / spec["dataset"], spec["split"], spec["tolerance"])
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, **result)
-    print(f"scored {candidate} fold {f}{' (aligned)' if align else ''} into {cache}", flush=True)
     return result
+
+
+def reproduce(work: Path, candidate: str, align: bool, align_weights: dict | None = None) -> str:
+    """A candidate trained again (in W) against its stored counts: how far two trainings of one
+    recipe land apart, the floor under any gain the protocol reports (bench/results/accuracy.md)."""
+    every = range(protocol()["folds"])
+    missing = [f for f in every if not fold_cache(candidate, f, align, align_weights).exists()]
+    if missing:
+        raise SystemExit(f"{candidate} has no stored counts for fold(s) {missing}: nothing to reproduce")
+    stored = [dict(np.load(fold_cache(candidate, f, align, align_weights))) for f in every]
+    fresh = []
+    for f in every:  # kept in W, so that reading them again costs nothing
+        kept = work / "reproduced" / fold_cache(candidate, f, align, align_weights).name
+        if not kept.exists():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(kept, **scored_fold(work, candidate, f, align, align_weights))
+        fresh.append(dict(np.load(kept)))
+    per_fold = ["", "per fold, stored → trained again:"] + [
+        f"  {k}: " + ", ".join(f"{f1_of(a[k]):.3f} → {f1_of(b[k]):.3f}" for a, b in zip(stored, fresh)) for k in stored[0]]
+    counts = {f"{candidate} (stored)": {k: np.concatenate([c[k] for c in stored]) for k in stored[0]},
+              f"{candidate} (trained again)": {k: np.concatenate([c[k] for c in fresh]) for k in fresh[0]}}
+    same = sum(np.array_equal(a[k], b[k]) for a, b in zip(stored, fresh) for k in a)
+    return "\n".join([gain_table(counts, protocol()["bootstrap"]), *per_fold,
+                      f"{same} of {sum(len(a) for a in stored)} fold x set counts identical"])
 
 
 def scores_key(candidate: str) -> str:
@@ -364,20 +395,26 @@ def score(work: Path, candidates: list[str], align: bool, align_weights: dict | 
 
 def verdict(base: dict[str, np.ndarray], candidate: dict[str, np.ndarray], n: int) -> str:
     """The adoption rule (recipes/selection.toml, amended 2026-12-03): the gain's interval lies above
-    zero on at least one selection set, and on none does it reach below -NON_INFERIORITY."""
+    the set's noise floor (what the same recipe trained again moves; 0 where unmeasured) on at least
+    one selection set, and on none does it reach below -NON_INFERIORITY."""
+    floor = protocol().get("noise_floor", {})
     lows = {s: paired_gain(base[s], candidate[s], n)[1] for s in base}
-    gains = [s for s, lo in lows.items() if lo > 0]
+    gains = [s for s, lo in lows.items() if lo > floor.get(s, 0.0)]
     losses = [s for s, lo in lows.items() if lo < -NON_INFERIORITY]
     if losses:
         return f"not adopted: a loss of more than {NON_INFERIORITY} is possible on {', '.join(losses)}"
     if not gains:
+        above_zero = [s for s, lo in lows.items() if lo > 0]
+        if above_zero:
+            return (f"not adopted: the gain on {', '.join(above_zero)} lies above zero but not above what the same "
+                    f"recipe trained again moves ({', '.join(f'{s} {floor.get(s, 0.0):.3f}' for s in above_zero)})")
         return "not adopted: no gain beyond its interval"
     return f"adopted by the rule: gains on {', '.join(gains)}, no loss beyond {NON_INFERIORITY} elsewhere"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["prepare", "train", "score", "freeze", "thaw"])
+    ap.add_argument("step", choices=["prepare", "train", "score", "reproduce", "freeze", "thaw"])
     ap.add_argument("--work", type=Path)
     ap.add_argument("--aligned", type=Path, help="prepare: the flemishguy hour aligned (align --link-audio output;"
                     " default: aligned now by today's aligner)")
@@ -408,6 +445,9 @@ def main() -> None:
             train(args.work, c, fold_ids, args.jobs, args.device)
     else:
         weights = json.loads((args.align_weights / "config.json").read_text())["align"] if args.align_weights else None
+        if args.step == "reproduce":
+            print(reproduce(args.work, args.candidate[0], args.align, weights))
+            return
         fold_ids = [int(f) for f in args.folds.split(",")] if args.folds else None
         print(score(args.work, args.candidate, args.align, weights, fold_ids))
 

@@ -234,3 +234,20 @@ def test_the_adoption_rule_takes_a_gain_on_one_kind_of_speech_without_a_loss_on_
     assert cv.verdict(base, same, 500).startswith("not adopted: no gain")
     assert cv.verdict(base, words_up, 500).startswith("adopted by the rule: gains on cv")
     assert "possible on kokoro_dev" in cv.verdict(base, words_up_speech_down, 500)
+
+
+def test_a_gain_within_what_a_second_training_moves_is_not_adopted(monkeypatch):
+    # Session 37: plain trained again moved kokoro dev by +0.007 and flemishguy dev by +0.010, each
+    # beyond its utterance-bootstrap interval; such a "gain" is the training's noise, not the recipe's
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    hits = rng.binomial(10, 0.7, 400).astype(float)
+    base = {"cv": np.stack([hits, np.full(400, 10.0), np.full(400, 10.0)], axis=1)}
+    slightly_up = {"cv": base["cv"].copy()}
+    slightly_up["cv"][::10, 0] = np.minimum(slightly_up["cv"][::10, 0] + 1, 10)  # about +0.01
+    cfg = cv.protocol()
+    monkeypatch.setattr(cv, "protocol", lambda: {**cfg, "noise_floor": {"cv": 0.0}})
+    assert cv.verdict(base, slightly_up, 500).startswith("adopted by the rule")
+    monkeypatch.setattr(cv, "protocol", lambda: {**cfg, "noise_floor": {"cv": 0.02}})
+    assert "not above what the same recipe trained again moves (cv 0.020)" in cv.verdict(base, slightly_up, 500)
