@@ -82,9 +82,11 @@ def cell(counts: np.ndarray, n: int = 2000) -> str:
     return f"**{f:.3f}** [{lo:.3f}, {hi:.3f}] · P {p:.3f} · R {r:.3f}"
 
 
-def gain_table(counts: dict[str, dict[str, np.ndarray]], n: int = 2000) -> str:
+def gain_table(counts: dict[str, dict[str, np.ndarray]], n: int = 2000, floor: dict[str, float] | None = None) -> str:
     """Markdown: each system's F1 [95% interval] (P, R) per set, then each one's paired gain over
-    the first system, ✓ where the whole interval lies above zero (the adoption rule)."""
+    the first system, ✓ where the whole interval lies above the set's ``floor`` (what the same
+    recipe trained again moves; default 0), as the adoption rule counts a gain."""
+    floor = floor or {}
     systems = list(counts)
     sets = list(counts[systems[0]])
     lines = ["| system | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
@@ -100,6 +102,6 @@ def gain_table(counts: dict[str, dict[str, np.ndarray]], n: int = 2000) -> str:
         cells = []
         for s in sets:
             gain, lo, hi = paired_gain(counts[base][s], counts[name][s], n)
-            cells.append(f"{gain:+.3f} [{lo:+.3f}, {hi:+.3f}]" + (" ✓" if lo > 0 else ""))
+            cells.append(f"{gain:+.3f} [{lo:+.3f}, {hi:+.3f}]" + (" ✓" if lo > floor.get(s, 0.0) else ""))
         lines.append(f"| {name} − {base} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

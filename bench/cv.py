@@ -390,7 +390,7 @@ def score(work: Path, candidates: list[str], align: bool, align_weights: dict | 
     verdicts = [f"{c} over {base}: {verdict(counts[base], counts[c], n)}" for c in others]
     if not align and others:  # recipes/selection.toml: a candidate for the default passes as an aligner too
         verdicts.append("a candidate for the bundled default must pass as an aligner too: score --align")
-    return "\n".join([gain_table(counts, n), "", *verdicts])
+    return "\n".join([gain_table(counts, n, protocol().get("noise_floor")), "", *verdicts])
 
 
 def verdict(base: dict[str, np.ndarray], candidate: dict[str, np.ndarray], n: int) -> str:
