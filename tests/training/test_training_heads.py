@@ -1,4 +1,5 @@
-"""Auxiliary heads: phonological features and class-pair boundaries. Their per-frame targets follow
+"""Auxiliary heads: phonological features, class-pair boundaries and the within-frame offset of a
+boundary. Their per-frame targets follow
 the phone tier (and the speed-augmented time axis), training with them resumes exactly, and under
 torchrun every head's gradient reaches every rank."""
 
@@ -19,7 +20,7 @@ from phonebound.training.recipe import Recipe, TrainConfig
 from phonebound.training.train import train
 
 HEADS = {"name": "bilstm", "hidden": 6, "layers": 1, "dropout": 0.0, "phone_classes": 8,
-         "phone_features": N_FEATURES, "class_pairs": True}
+         "phone_features": N_FEATURES, "class_pairs": True, "boundary_offset": True}
 C = len(PHONE_CLASSES)
 
 
@@ -53,16 +54,32 @@ def test_pair_targets_sit_on_boundary_frames_also_when_sped_up():
     assert np.nonzero(late >= 0)[0].tolist() == [13]
 
 
+def test_offset_targets_say_where_within_its_frame_a_boundary_lies():
+    class Between(Rec):
+        boundaries_array = np.array([0.1237, 0.25])  # the second on the 10 ms grid: no offset to learn
+
+    out = targets.boundary_offsets(Between, 0, 40, 1.0, 0.01)
+    assert np.nonzero(~np.isnan(out))[0].tolist() == [12]
+    assert out[12] == pytest.approx(0.37)
+    fast = targets.boundary_offsets(Between, 0, 40, 1.25, 0.01)  # at frame 9.896 of the faster audio
+    assert np.nonzero(~np.isnan(fast))[0].tolist() == [10] and fast[10] == pytest.approx(-0.104)
+    assert np.isnan(targets.boundary_offsets(Rec, 0, 40, 1.0, 0.01)).all()  # every boundary on the grid
+
+
 def test_collate_returns_every_head_target(tone_sequence_dataset):
-    data = TaggerData([Dataset(tone_sequence_dataset)], "train", heads=("classes", "features", "pairs"))
+    data = TaggerData([Dataset(tone_sequence_dataset)], "train", heads=("classes", "features", "pairs", "offset"))
     x, y, lengths, aux = data.collate([0, 1])
-    assert set(aux) == {"classes", "features", "pairs"}
+    assert set(aux) == {"classes", "features", "pairs", "offset"}
+    assert aux["offset"].dtype == torch.float32 and aux["offset"].shape == y.shape
     assert aux["features"].shape == (*y.shape, N_FEATURES) and aux["pairs"].shape == y.shape
     for b in range(2):
         n = int(lengths[b])
         on_boundary = (aux["pairs"][b, :n] >= 0).numpy()
         assert on_boundary.sum() == y[b, :n].sum() > 0  # one pair target per boundary frame
         assert (aux["pairs"][b, n:] == -1).all() and (aux["features"][b, n:] == targets.IGNORE).all()
+        known = ~torch.isnan(aux["offset"][b])
+        assert known[n:].sum() == 0 and (y[b][known] == 1).all()  # offsets only at boundary frames
+        assert (aux["offset"][b][known].abs() <= 0.5).all()
         silent = (aux["classes"][b, :n] == PHONE_CLASSES.index("silence")).numpy()
         assert (aux["features"][b, :n][silent] == targets.IGNORE).all()
         speech = (aux["features"][b, :n][~silent] >= 0).all(-1)
@@ -79,6 +96,7 @@ def test_training_with_every_head_resumes_exactly_and_gives_their_outputs(tone_s
     b = torch.load(tmp_path / "cut" / "model.pt", weights_only=True)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert any(k.startswith("pair_head.") for k in a) and any(k.startswith("feature_head.") for k in a)
+    assert any(k.startswith("offset_head.") for k in a)
     detector = load_detector(tmp_path / "whole", backend="torch")
     feats = np.asarray(Dataset(tone_sequence_dataset).features(0))
     heads = detector.head_outputs([feats])[0]
@@ -86,6 +104,7 @@ def test_training_with_every_head_resumes_exactly_and_gives_their_outputs(tone_s
     assert heads["features"].shape == (len(feats), N_FEATURES, 3)
     assert np.allclose(np.exp(heads["features"]).sum(-1), 1.0, atol=1e-5)
     assert np.allclose(heads["classes"].sum(-1), 1.0, atol=1e-5)
+    assert heads["offset"].shape == (len(feats),) and (np.abs(heads["offset"]) <= 0.5).all()
     # the boundary head is what segment scores
     assert np.allclose(heads["boundary"], detector.scores_from_features(feats), atol=1e-6)
 
@@ -103,3 +122,19 @@ def test_rank_losses_with_every_head_average_to_the_one_process_gradient(tone_se
         got = simulated_ddp_gradient(loop, world, lambda pos=pos: loop._tagger_batch(0, pos, batches), total=float(frames))
         for g, e in zip(got, expected):
             assert torch.allclose(g, e, atol=1e-6, rtol=1e-4), (world, pos, (g - e).abs().max())
+
+
+def test_the_offset_loss_is_the_l1_error_at_boundary_frames_only():
+    from types import SimpleNamespace
+
+    from phonebound.training.steps import auxiliary_loss
+
+    run = SimpleNamespace(cfg=TrainConfig(boundary_offset_weight=2.0))
+    offset = torch.tensor([[0.1, -0.2, 0.3, 0.0]], requires_grad=True)
+    out = {"boundary": torch.zeros(1, 4), "offset": offset}
+    aux = {"offset": torch.tensor([[float("nan"), 0.3, float("nan"), 0.4]])}
+    mask = torch.tensor([[True, True, True, False]])  # the last frame is padding
+    loss = auxiliary_loss(run, out, aux, mask, torch.tensor(1.0))
+    assert loss.item() == pytest.approx(2.0 * 0.5)  # |-0.2 - 0.3| at frame 1; frame 3 is padding
+    loss.backward()
+    assert offset.grad[0].tolist() == pytest.approx([0.0, -2.0, 0.0, 0.0])

@@ -143,7 +143,7 @@ class Detector:
     def head_outputs(self, feats_list: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
         """Per-frame outputs of every head of a torch tagger, per recording, in the same overlapping
         chunks as :meth:`scores_from_feature_list`: "boundary" P (T,), "classes" P (T, C),
-        "features" log P (T, F, 3), "pairs" P (T, C * C) — those the model has."""
+        "features" log P (T, F, 3), "pairs" P (T, C * C), "offset" (T,) frames — those the model has."""
         if self.module is None or self.kind != "tagger":
             raise ModelError("this model has no per-frame heads to read (an untrained, window or ONNX-only model)",
                              self.path, "use a trained tagger with its model.pt (backend torch)")
@@ -160,7 +160,7 @@ class Detector:
                 for name, z in heads.items():
                     z = z.float()
                     p = torch.sigmoid(z) if name in ("boundary", "pairs") else (
-                        torch.softmax(z, -1) if name == "classes" else torch.log_softmax(z, -1))
+                        torch.softmax(z, -1) if name == "classes" else z if name == "offset" else torch.log_softmax(z, -1))
                     layout.append((name, tuple(p.shape[2:])))
                     parts.append(p.reshape(*p.shape[:2], -1))
                 return torch.cat(parts, -1).cpu().numpy()

@@ -28,6 +28,9 @@ class BiLSTMConfig:
     phone_classes: int = 0  # > 0 adds an auxiliary head predicting each frame's broad phone class
     phone_features: int = 0  # > 0 (phones.features.N_FEATURES): a head per phonological feature (-, 0, +)
     class_pairs: bool = False  # a head scoring a boundary between each (left, right) pair of broad classes
+    # a head regressing where within its frame each boundary lies (-0.5 to +0.5 frame): the 0/1
+    # boundary target says which frame, not where in it (bench/results/accuracy.md, row 75)
+    boundary_offset: bool = False
 
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -61,6 +64,7 @@ class BiLSTMTagger(nn.Module):
         if cfg.class_pairs and not cfg.phone_classes:
             raise ValueError("class_pairs needs phone_classes")
         self.pair_head = nn.Linear(2 * cfg.hidden, cfg.phone_classes**2) if cfg.class_pairs else None
+        self.offset_head = nn.Linear(2 * cfg.hidden, 1) if cfg.boundary_offset else None
 
     def encode(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Frame encodings (B, T, 2 * hidden) of features ``x`` (B, T, D)."""
@@ -82,7 +86,8 @@ class BiLSTMTagger(nn.Module):
         """Boundary logits (B, T) for features ``x`` (B, T, D) with valid ``lengths`` (B,); with
         ``with_classes`` also the auxiliary phone-class logits (B, T, phone_classes); with
         ``with_heads`` a dict of every head's logits: "boundary" (B, T), "classes" (B, T, C),
-        "features" (B, T, F, 3), "pairs" (B, T, C * C; left class * C + right class)."""
+        "features" (B, T, F, 3), "pairs" (B, T, C * C; left class * C + right class), "offset"
+        (B, T; where within the frame a boundary there lies, in frames, -0.5 to +0.5)."""
         h = self.encode(x, lengths)
         logits = self.output(h).squeeze(-1)
         if with_heads:
@@ -93,6 +98,8 @@ class BiLSTMTagger(nn.Module):
                 out["features"] = self.feature_head(h).unflatten(-1, (self.cfg.phone_features, 3))
             if self.pair_head is not None:
                 out["pairs"] = self.pair_head(h)
+            if self.offset_head is not None:
+                out["offset"] = 0.5 * torch.tanh(self.offset_head(h).squeeze(-1))
             return out
         if with_classes:
             return logits, self.class_head(h)
@@ -100,7 +107,7 @@ class BiLSTMTagger(nn.Module):
 
 
 # Heads that segmenting does not need: a model fine-tuned from this one may leave them out.
-AUXILIARY_HEADS = ("class_head.", "feature_head.", "pair_head.")
+AUXILIARY_HEADS = ("class_head.", "feature_head.", "pair_head.", "offset_head.")
 
 
 @register("bilstm", "tagger", BiLSTMConfig)

@@ -151,7 +151,7 @@ class TaggerData:
     def collate(self, ks: list[int], epoch: int | None = None):
         """Padded tensors: x (B, T, D), y (B, T), lengths (B,); with auxiliary ``heads`` also a dict
         of their targets (training.targets): "classes" (B, T), "features" (B, T, F), "pairs" (B, T),
-        padded with -1 (classes, pairs) and targets.IGNORE (features)."""
+        "offset" (B, T), padded with -1 (classes, pairs), targets.IGNORE (features) and NaN (offset)."""
         examples = [self._example(k, epoch) for k in ks]
         lengths = torch.tensor([len(e[0]) for e in examples])
         x = torch.zeros(len(examples), int(lengths.max()), examples[0][0].shape[1])
@@ -164,8 +164,9 @@ class TaggerData:
         aux = {}
         for head in self.heads:
             rows = [self.frame_targets(head, k, int(lengths[b]), examples[b][3]) for b, k in enumerate(ks)]
-            fill = targets.IGNORE if head == "features" else -1
-            padded = torch.full((len(ks), int(lengths.max()), *rows[0].shape[1:]), fill, dtype=torch.long)
+            fill = {"features": targets.IGNORE, "offset": float("nan")}.get(head, -1)
+            padded = torch.full((len(ks), int(lengths.max()), *rows[0].shape[1:]), fill,
+                                dtype=torch.float32 if head == "offset" else torch.long)
             for b, r in enumerate(rows):
                 padded[b, : len(r)] = torch.from_numpy(r)
             aux[head] = padded
@@ -176,7 +177,7 @@ class TaggerData:
         c = self.chunks[k]
         rec = self.datasets[c.dataset].records[c.index]
         make = {"classes": targets.frame_classes, "features": targets.frame_features,
-                "pairs": targets.boundary_pairs}[head]
+                "pairs": targets.boundary_pairs, "offset": targets.boundary_offsets}[head]
         return make(rec, c.start, n, factor, self.features_cfg.hop_s)
 
 def soften(y: torch.Tensor, lengths: torch.Tensor, neighbour: float) -> torch.Tensor:

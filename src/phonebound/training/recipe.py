@@ -35,6 +35,7 @@ class TrainConfig:
     phone_class_weight: float = 0.3  # weight of the auxiliary phone-class loss (models with phone_classes)
     phone_feature_weight: float = 1.0  # weight of the mean phonological-feature loss (models with phone_features)
     class_pair_weight: float = 1.0  # weight of the class-pair boundary loss (models with class_pairs)
+    boundary_offset_weight: float = 1.0  # weight of the within-frame offset loss (models with boundary_offset)
     grad_clip: float = 5.0
     ema_decay: float = 0.0  # > 0: dev-evaluate and keep an exponential moving average of the weights
     eval_every: int = 0  # steps between dev evaluations; 0 = once per epoch (tagger) / 500 steps

@@ -172,5 +172,5 @@ def math_ceil(a: int, b: int) -> int:
 def auxiliary_heads(model: dict) -> tuple[str, ...]:
     """The auxiliary heads a model's settings ask for, in training.targets' names."""
     wanted = {"classes": model.get("phone_classes"), "features": model.get("phone_features"),
-              "pairs": model.get("class_pairs")}
+              "pairs": model.get("class_pairs"), "offset": model.get("boundary_offset")}
     return tuple(name for name, on in wanted.items() if on)

@@ -77,7 +77,8 @@ def auxiliary_loss(run: TrainingSetup, out: dict, aux: dict, mask: torch.Tensor,
     """Summed losses of the auxiliary heads: cross-entropy of the broad class; the mean over
     features of each phonological feature's cross-entropy (silence frames ignored); and, for the
     class-pair head, BCE of every pair's output against the pair of the boundary at that frame
-    (none elsewhere), divided by the class count so it weighs about as much as the boundary loss."""
+    (none elsewhere), divided by the class count so it weighs about as much as the boundary loss;
+    for the offset head, the L1 error of each boundary's place within its frame."""
     total = out["boundary"].new_zeros((), dtype=torch.float32)
     if "classes" in aux:
         total = total + run.cfg.phone_class_weight * nn.functional.cross_entropy(
@@ -96,6 +97,11 @@ def auxiliary_loss(run: TrainingSetup, out: dict, aux: dict, mask: torch.Tensor,
         classes = math.isqrt(logits.shape[1])
         total = total + run.cfg.class_pair_weight * nn.functional.binary_cross_entropy_with_logits(
             logits, onehot, pos_weight=pos_weight, reduction="sum") / classes
+    if "offset" in aux:  # L1 of where within its frame each boundary lies, at boundary frames
+        target = aux["offset"][mask]
+        known = ~torch.isnan(target)
+        total = total + run.cfg.boundary_offset_weight * nn.functional.l1_loss(
+            out["offset"].float()[mask][known], target[known], reduction="sum")
     return total
 
 

@@ -9,18 +9,22 @@ examples get targets that follow their stretched time axis.
 - features: every phonological feature's value class (0: −, 1: 0, 2: +) per frame; silence and
   phones with no IPA reading are :data:`IGNORE`. A diphthong's segments share its interval evenly.
 - pairs: at each boundary's frame, the index left class × C + right class; −1 elsewhere.
+- offset: at each boundary's frame, where within it the boundary lies (frames, −0.5 to +0.5); NaN
+  elsewhere and at boundaries on the 10 ms grid (an aligner's output, or an annotator's snapped to
+  it: such a time cannot say where within its frame the boundary lies).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..evaluation.metrics import on_grid
 from ..phones.classes import PHONE_CLASSES, guess_scheme, phone_class
 from ..phones.features import N_FEATURES, phone_features
 
 IGNORE = -100  # cross_entropy's ignore_index
 SILENCE = PHONE_CLASSES.index("silence")
-AUX_HEADS = ("classes", "features", "pairs")
+AUX_HEADS = ("classes", "features", "pairs", "offset")
 
 
 def _times(start: int, n: int, factor: float, hop_s: float) -> np.ndarray:
@@ -76,4 +80,16 @@ def boundary_pairs(rec, start: int, n: int, factor: float, hop_s: float) -> np.n
     frames = np.rint((bounds / hop_s - start) / factor).astype(np.int64)
     keep = (frames >= 0) & (frames < n)
     out[frames[keep]] = classes[right[keep] - 1] * len(PHONE_CLASSES) + classes[right[keep]]
+    return out
+
+
+def boundary_offsets(rec, start: int, n: int, factor: float, hop_s: float) -> np.ndarray:
+    """(n,) where within its frame the boundary at each frame lies, in frames; NaN where none is."""
+    out = np.full(n, np.nan)
+    bounds = rec.boundaries_array
+    bounds = bounds[~on_grid(bounds, hop_s)] if len(bounds) else bounds
+    position = (bounds / hop_s - start) / factor
+    frames = np.rint(position).astype(np.int64)
+    keep = (frames >= 0) & (frames < n)
+    out[frames[keep]] = position[keep] - frames[keep]
     return out
