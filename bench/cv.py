@@ -387,17 +387,23 @@ def score(work: Path, candidates: list[str], align: bool, align_weights: dict | 
         return "stored the folds scored; the table needs every fold of every candidate"
     n = protocol()["bootstrap"]
     base, *others = candidates
-    verdicts = [f"{c} over {base}: {verdict(counts[base], counts[c], n)}" for c in others]
+    verdicts = [f"{c} over {base}: {verdict(counts[base], counts[c], n, align)}" for c in others]
     if not align and others:  # recipes/selection.toml: a candidate for the default passes as an aligner too
         verdicts.append("a candidate for the bundled default must pass as an aligner too: score --align")
-    return "\n".join([gain_table(counts, n, protocol().get("noise_floor")), "", *verdicts])
+    return "\n".join([gain_table(counts, n, noise_floor(align)), "", *verdicts])
 
 
-def verdict(base: dict[str, np.ndarray], candidate: dict[str, np.ndarray], n: int) -> str:
+def noise_floor(align: bool = False) -> dict[str, float]:
+    """Per selection set, what the same recipe trained again moved (recipes/selection.toml): the
+    aligner's counts have their own."""
+    return protocol().get("noise_floor_align" if align else "noise_floor", {})
+
+
+def verdict(base: dict[str, np.ndarray], candidate: dict[str, np.ndarray], n: int, align: bool = False) -> str:
     """The adoption rule (recipes/selection.toml, amended 2026-12-03): the gain's interval lies above
     the set's noise floor (what the same recipe trained again moves; 0 where unmeasured) on at least
     one selection set, and on none does it reach below -NON_INFERIORITY."""
-    floor = protocol().get("noise_floor", {})
+    floor = noise_floor(align)
     lows = {s: paired_gain(base[s], candidate[s], n)[1] for s in base}
     gains = [s for s, lo in lows.items() if lo > floor.get(s, 0.0)]
     losses = [s for s, lo in lows.items() if lo < -NON_INFERIORITY]
