@@ -166,6 +166,17 @@ def test_resume_with_another_recipe_is_refused(tone_region_dataset, tmp_path):
         train([tone_region_dataset], tmp_path / "m", window_recipe(lr=0.02), resume=True)
 
 
+def test_a_run_interrupted_before_a_setting_existed_resumes(tone_region_dataset, tmp_path):
+    # Bug (2026-12-03): adding [train] boundary_offset_weight (its default keeps every earlier recipe
+    # as it was) made --resume refuse every run interrupted before it: "a recipe that differs"
+    train([tone_region_dataset], tmp_path / "m", window_recipe(), max_steps=2)
+    path = tmp_path / "m" / "checkpoints" / "last.pt"
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    del state["recipe"]["train"]["boundary_offset_weight"], state["recipe"]["augment"]["lowpass_prob"]
+    torch.save(state, path)
+    assert train([tone_region_dataset], tmp_path / "m", window_recipe(), resume=True).steps > 2
+
+
 def _interrupt(monkeypatch, method: str, call: int, after: bool):
     """Make ``Loop.<method>`` raise KeyboardInterrupt on its ``call``-th call, after running
     (``after``: e.g. a forward pass has drawn dropout masks) or instead of running."""

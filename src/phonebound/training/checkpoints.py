@@ -16,6 +16,7 @@ import torch
 from ..errors import DatasetError, ModelError, PhoneboundError
 from ..io_utils import atomic_path
 from .distributed import rank_seed
+from .recipe import Recipe
 from .setup import TrainingSetup
 
 
@@ -48,7 +49,10 @@ def read_checkpoint(run: TrainingSetup, resume: bool) -> dict[str, Any] | None:
     if state is not None and state.get("input", run.model_config()["input"]) != run.model_config()["input"]:
         raise DatasetError("the datasets' features differ from those the interrupted run was trained on",
                            run.out, "resume with the original datasets, or train into a new directory")
-    if state is not None and state["recipe"] != run.recipe.to_dict():
+    # Read back through Recipe, so that a setting added since the run began (at its default, which
+    # keeps earlier recipes as they were) does not count as a change. Bug (2026-12-03): adding
+    # [train] boundary_offset_weight refused to resume every run interrupted before it.
+    if state is not None and Recipe.from_dict(state["recipe"]).to_dict() != run.recipe.to_dict():
         raise PhoneboundError("--resume with a recipe that differs from the interrupted run's", run.out,
                               "rerun with the same options")
     return state
