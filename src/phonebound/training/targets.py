@@ -77,10 +77,17 @@ def boundary_pairs(rec, start: int, n: int, factor: float, hop_s: float) -> np.n
         return out
     starts = np.asarray(rec.phone_start)
     right = np.clip(np.abs(starts[None, 1:] - bounds[:, None]).argmin(1) + 1, 1, len(classes) - 1)
-    frames = np.rint((bounds / hop_s - start) / factor).astype(np.int64)
-    keep = (frames >= 0) & (frames < n)
+    _, frames, keep = _boundary_frames(bounds, start, n, factor, hop_s)
     out[frames[keep]] = classes[right[keep] - 1] * len(PHONE_CLASSES) + classes[right[keep]]
     return out
+
+
+def _boundary_frames(bounds: np.ndarray, start: int, n: int, factor: float, hop_s: float):
+    """Each boundary's position in the chunk's frames (fractional), its nearest frame, and whether
+    that frame is in the chunk."""
+    position = (bounds / hop_s - start) / factor
+    frames = np.rint(position).astype(np.int64)
+    return position, frames, (frames >= 0) & (frames < n)
 
 
 def boundary_offsets(rec, start: int, n: int, factor: float, hop_s: float) -> np.ndarray:
@@ -88,8 +95,6 @@ def boundary_offsets(rec, start: int, n: int, factor: float, hop_s: float) -> np
     out = np.full(n, np.nan)
     bounds = rec.boundaries_array
     bounds = bounds[~on_grid(bounds, hop_s)] if len(bounds) else bounds
-    position = (bounds / hop_s - start) / factor
-    frames = np.rint(position).astype(np.int64)
-    keep = (frames >= 0) & (frames < n)
+    position, frames, keep = _boundary_frames(bounds, start, n, factor, hop_s)
     out[frames[keep]] = position[keep] - frames[keep]
     return out
