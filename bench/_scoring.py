@@ -105,3 +105,36 @@ def gain_table(counts: dict[str, dict[str, np.ndarray]], n: int = 2000, floor: d
             cells.append(f"{gain:+.3f} [{lo:+.3f}, {hi:+.3f}]" + (" ✓" if lo > floor.get(s, 0.0) else ""))
         lines.append(f"| {name} − {base} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def add_counts(store: dict, utts: list, hyps: dict[str, list[np.ndarray]], tolerances: tuple[float, ...]) -> None:
+    """Append each system's per-utterance counts at each tolerance to ``store[(system, tol)]``."""
+    for system, times in hyps.items():
+        for tol in tolerances:
+            store.setdefault((system, tol), []).extend(match_counts(u.boundaries, h, tol) for u, h in zip(utts, times))
+
+
+def grid_table(counts: dict, systems: tuple[str, ...], tolerances: tuple[float, ...], off_mask: np.ndarray | None) -> None:
+    """Print F1 of each system at each tolerance (and, with ``off_mask``, at ±20 ms on the utterances
+    whose references all lie off the 10 ms grid), then each system's paired gain over the first
+    (bench/grid_check.py, bench/subframe.py)."""
+    print("| system | " + " | ".join(f"±{t * 1000:g} ms" for t in tolerances)
+          + (" | off the grid, ±20 ms |" if off_mask is not None else " |"))
+    print("|---|" + "---|" * (len(tolerances) + (off_mask is not None)))
+    for system in systems:
+        cells = [f"{f1_of(np.array(counts[(system, t)], float)):.3f}" for t in tolerances]
+        if off_mask is not None:
+            cells.append(f"{f1_of(np.array(counts[(system, 0.02)], float)[off_mask]):.3f}")
+        print(f"| {system} | " + " | ".join(cells) + " |")
+    base, *others = systems
+    for new in others:
+        print(f"\n{new} over {base}, paired 95 % interval:")
+        for tol in tolerances:
+            a, b = (np.array(counts[(s, tol)], float) for s in (base, new))
+            gain, lo, hi = paired_gain(a, b)
+            line = f"  ±{tol * 1000:g} ms: {gain:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+            if off_mask is not None:
+                g2, lo2, hi2 = paired_gain(a[off_mask], b[off_mask])
+                line += f"; off the grid {g2:+.3f} [{lo2:+.3f}, {hi2:+.3f}]"
+            print(line)
+    print()

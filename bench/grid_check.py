@@ -20,7 +20,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-from _scoring import f1_of, match_counts, paired_gain
+from _scoring import add_counts, grid_table
 
 from phonebound.evaluation.metrics import on_grid
 
@@ -56,27 +56,12 @@ def main() -> None:
     for f in (int(x) for x in args.folds.split(",")):
         utts, hyps = fold_hypotheses(args.work / "models" / args.candidate / f"fold{f}", args.work / "data" / f"vox_fold{f}")
         off += [not on_grid(u.boundaries).any() for u in utts]
-        for system, times in hyps.items():
-            for tol in TOLERANCES:
-                counts.setdefault((system, tol), []).extend(match_counts(u.boundaries, h, tol) for u, h in zip(utts, times))
+        add_counts(counts, utts, hyps, TOLERANCES)
         print(f"fold {f}: {len(utts)} utterances", flush=True)
     off_mask = np.array(off)
     print(f"\n{off_mask.sum()} of {len(off_mask)} utterances have every reference off the 10 ms grid\n")
-    print("| system | " + " | ".join(f"±{t * 1000:g} ms" for t in TOLERANCES) + " | off the grid, ±20 ms |")
-    print("|---|" + "---|" * (len(TOLERANCES) + 1))
-    for system in ("segment", "segment, unrefined", "align"):
-        cells = [f"{f1_of(np.array(counts[(system, t)], float)):.3f}" for t in TOLERANCES]
-        print(f"| {system} | " + " | ".join(cells) + f" | {f1_of(np.array(counts[(system, 0.02)], float)[off_mask]):.3f} |")
-    print("\nunrefined over refined peaks, paired 95 % interval:")
-    for tol in TOLERANCES:
-        a, b = (np.array(counts[(s, tol)], float) for s in ("segment", "segment, unrefined"))
-        gain, lo, hi = paired_gain(a, b)
-        extra = ""
-        if tol == 0.02:
-            g2, lo2, hi2 = paired_gain(a[off_mask], b[off_mask])
-            extra = f"; off the grid {g2:+.3f} [{lo2:+.3f}, {hi2:+.3f}]"
-        print(f"  ±{tol * 1000:g} ms: {gain:+.3f} [{lo:+.3f}, {hi:+.3f}]{extra}")
-
+    grid_table(counts, ("segment", "segment, unrefined"), TOLERANCES, off_mask)
+    grid_table(counts, ("align",), TOLERANCES, off_mask)
 
 if __name__ == "__main__":
     main()

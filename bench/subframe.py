@@ -26,7 +26,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-from _scoring import f1_of, match_counts, paired_gain
+from _scoring import add_counts, grid_table
 
 from phonebound.config import SAMPLE_RATE
 from phonebound.evaluation.metrics import on_grid
@@ -130,29 +130,6 @@ def hypotheses(model, utts: list, align: bool) -> dict[str, list[np.ndarray]]:
     return out
 
 
-def table(counts: dict, systems: tuple[str, ...], tolerances: tuple[float, ...], off_mask: np.ndarray | None) -> None:
-    print("| system | " + " | ".join(f"±{t * 1000:g} ms" for t in tolerances)
-          + (" | off the grid, ±20 ms |" if off_mask is not None else " |"))
-    print("|---|" + "---|" * (len(tolerances) + (off_mask is not None)))
-    for system in systems:
-        cells = [f"{f1_of(np.array(counts[(system, t)], float)):.3f}" for t in tolerances]
-        if off_mask is not None:
-            cells.append(f"{f1_of(np.array(counts[(system, 0.02)], float)[off_mask]):.3f}")
-        print(f"| {system} | " + " | ".join(cells) + " |")
-    base, *others = systems
-    for new in others:
-        print(f"\n{new} over {base}, paired 95 % interval:")
-        for tol in tolerances:
-            a, b = (np.array(counts[(s, tol)], float) for s in (base, new))
-            gain, lo, hi = paired_gain(a, b)
-            line = f"  ±{tol * 1000:g} ms: {gain:+.3f} [{lo:+.3f}, {hi:+.3f}]"
-            if off_mask is not None:
-                g2, lo2, hi2 = paired_gain(a[off_mask], b[off_mask])
-                line += f"; off the grid {g2:+.3f} [{lo2:+.3f}, {hi2:+.3f}]"
-            print(line)
-    print()
-
-
 def main() -> None:
     from cv import protocol
 
@@ -177,21 +154,18 @@ def main() -> None:
             tols = tuple(sorted({spec["tolerance"], 0.0199, 0.02}))
             jobs.append((name, reference_utterances(args.work / "data" / spec["dataset"], spec["split"])[0], tols, False))
         for name, set_utts, tols, align in jobs:
-            for system, times in hypotheses(model, set_utts, align).items():
-                for tol in tols:
-                    sets[name].setdefault((system, tol), []).extend(
-                        match_counts(u.boundaries, h, tol) for u, h in zip(set_utts, times))
+            add_counts(sets[name], set_utts, hypotheses(model, set_utts, align), tols)
         print(f"fold {f}: {len(utts)} held-out utterances", flush=True)
     off_mask = np.array(off)
     print(f"\n{args.candidate}: {off_mask.sum()} of {len(off_mask)} held-out utterances have every reference off the 10 ms grid\n")
     print("## held-out languages (CV)\n")
     with_head = ("segment, offset head", 0.02) in sets["cv"]
     segment, align = SEGMENT + ("segment, offset head",) * with_head, ALIGN + ("align, offset head",) * with_head
-    table(sets["cv"], segment, TOLERANCES, off_mask)
-    table(sets["cv"], align, TOLERANCES, off_mask)
+    grid_table(sets["cv"], segment, TOLERANCES, off_mask)
+    grid_table(sets["cv"], align, TOLERANCES, off_mask)
     for name, spec in continuous.items():
         print(f"## {name} (the fold models stacked)\n")
-        table(sets[name], segment, tuple(sorted({spec["tolerance"], 0.0199, 0.02})), None)
+        grid_table(sets[name], segment, tuple(sorted({spec["tolerance"], 0.0199, 0.02})), None)
 
 
 if __name__ == "__main__":
