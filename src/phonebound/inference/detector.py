@@ -159,8 +159,14 @@ class Detector:
                 layout.clear()
                 for name, z in heads.items():
                     z = z.float()
-                    p = torch.sigmoid(z) if name in ("boundary", "pairs") else (
-                        torch.softmax(z, -1) if name == "classes" else z if name == "offset" else torch.log_softmax(z, -1))
+                    if name in ("boundary", "pairs"):
+                        p = torch.sigmoid(z)
+                    elif name == "classes":
+                        p = torch.softmax(z, -1)
+                    elif name == "offset":  # already in frames
+                        p = z
+                    else:  # phonological features: log P of each value
+                        p = torch.log_softmax(z, -1)
                     layout.append((name, tuple(p.shape[2:])))
                     parts.append(p.reshape(*p.shape[:2], -1))
                 return torch.cat(parts, -1).cpu().numpy()
