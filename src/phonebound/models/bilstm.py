@@ -29,7 +29,8 @@ class BiLSTMConfig:
     phone_features: int = 0  # > 0 (phones.features.N_FEATURES): a head per phonological feature (-, 0, +)
     class_pairs: bool = False  # a head scoring a boundary between each (left, right) pair of broad classes
     # a head regressing where within its frame each boundary lies (-0.5 to +0.5 frame): the 0/1
-    # boundary target says which frame, not where in it (bench/results/accuracy.md, row 75)
+    # boundary target says which frame, not where in it (bench/results/accuracy.md, row 75). Trained
+    # in row 76, it placed no boundary better and cost the boundary head 0.009: off, read by bench only
     boundary_offset: bool = False
 
 
