@@ -333,10 +333,12 @@ def scored_fold(work: Path, candidate: str, f: int, align: bool, align_weights: 
     return result
 
 
-def reproduce(work: Path, candidate: str, align: bool, align_weights: dict | None = None) -> str:
+def reproduce(work: Path, candidate: str, align: bool, align_weights: dict | None = None,
+              fold_ids: list[int] | None = None) -> str:
     """A candidate trained again (in W) against its stored counts: how far two trainings of one
-    recipe land apart, the floor under any gain the protocol reports (bench/results/accuracy.md)."""
-    every = range(protocol()["folds"])
+    recipe land apart, the floor under any gain the protocol reports (bench/results/accuracy.md).
+    ``fold_ids``: only the folds trained again (default: all)."""
+    every = range(protocol()["folds"]) if fold_ids is None else fold_ids
     missing = [f for f in every if not fold_cache(candidate, f, align, align_weights).exists()]
     if missing:
         raise SystemExit(f"{candidate} has no stored counts for fold(s) {missing}: nothing to reproduce")
@@ -429,7 +431,7 @@ def main() -> None:
     ap.add_argument("--alignment", type=Path, help="freeze: the alignment (TextGrids) to freeze")
     ap.add_argument("--audio", type=Path, help="thaw: the hour's audio folder (default: ../shared/data/flemishguy/audio)")
     ap.add_argument("--candidate", action="append", default=[])
-    ap.add_argument("--folds", help="train, score: these folds only (default: all)")
+    ap.add_argument("--folds", help="train, score, reproduce: these folds only (default: all)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--device", help="train: cpu | cuda (a lent GPU trains the folds side by side)")
     ap.add_argument("--align", action="store_true", help="score: forced alignment to the reference phones")
@@ -451,10 +453,10 @@ def main() -> None:
             train(args.work, c, fold_ids, args.jobs, args.device)
     else:
         weights = json.loads((args.align_weights / "config.json").read_text())["align"] if args.align_weights else None
-        if args.step == "reproduce":
-            print(reproduce(args.work, args.candidate[0], args.align, weights))
-            return
         fold_ids = [int(f) for f in args.folds.split(",")] if args.folds else None
+        if args.step == "reproduce":
+            print(reproduce(args.work, args.candidate[0], args.align, weights, fold_ids))
+            return
         print(score(args.work, args.candidate, args.align, weights, fold_ids))
 
 

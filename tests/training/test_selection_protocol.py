@@ -157,6 +157,29 @@ def test_folds_scored_in_different_sessions_add_up_to_the_candidates_counts(tmp_
     assert cv.fold_cache("today", 0, True, None) != cv.fold_cache("today", 0, False, None)
 
 
+def test_a_second_training_of_some_folds_is_compared_with_those_folds_only(tmp_path, monkeypatch):
+    # the incumbent's second training covered two folds; the others must not be scored or pooled in
+    import numpy as np
+
+    monkeypatch.setattr(cv, "SCORES", tmp_path / "stored")
+    (tmp_path / "stored").mkdir()
+    work = tmp_path / "work"
+    (work / "reproduced").mkdir(parents=True)
+    for f in range(5):
+        np.savez(cv.fold_cache("today", f, False, None), cv=np.array([[8.0, 10, 10]] * 2), kokoro_dev=np.array([[9.0, 10, 10]]))
+    for f in (0, 1):  # the retrained folds, already scored; fold 1 found one boundary more
+        np.savez(work / "reproduced" / cv.fold_cache("today", f, False, None).name,
+                 cv=np.array([[8.0 + f, 10, 10]] * 2), kokoro_dev=np.array([[9.0, 10, 10]]))
+
+    def never(*a, **k):
+        raise AssertionError("a fold that was not trained again was scored")
+
+    monkeypatch.setattr(cv, "scored_fold", never)
+    out = cv.reproduce(work, "today", False, None, fold_ids=[0, 1])
+    assert "3 of 4 fold x set counts identical" in out
+    assert "0.800 → 0.800, 0.800 → 0.900" in out
+
+
 def test_a_taught_candidates_counts_are_named_by_its_teachers_recipe_too(monkeypatch):
     before = cv.scores_key("honest")
     protocol = cv.protocol()
