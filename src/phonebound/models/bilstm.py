@@ -30,7 +30,7 @@ class BiLSTMConfig:
     class_pairs: bool = False  # a head scoring a boundary between each (left, right) pair of broad classes
     # a head regressing where within its frame each boundary lies (-0.5 to +0.5 frame): the 0/1
     # boundary target says which frame, not where in it (bench/results/accuracy.md, row 75). Trained
-    # in row 76, it placed no boundary better and cost the boundary head 0.009: off, read by bench only
+    # in row 76, it placed no boundary better: off, read by bench/subframe.py only
     boundary_offset: bool = False
 
 
