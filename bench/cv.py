@@ -445,15 +445,14 @@ def main() -> None:
     if args.step == "thaw":  # the recipes' continuous selection set, labelled by the frozen aligner
         print(frozen_corpus(args.work, args.audio or require_shared() / "flemishguy" / "audio"))
         return
+    fold_ids = [int(f) for f in args.folds.split(",")] if args.folds else None  # None: every fold
     if args.step == "prepare":
         prepare(args.work, args.aligned, args.frozen)
     elif args.step == "train":
         for c in args.candidate:
-            fold_ids = [int(f) for f in args.folds.split(",")] if args.folds else list(range(protocol()["folds"]))
-            train(args.work, c, fold_ids, args.jobs, args.device)
+            train(args.work, c, fold_ids or list(range(protocol()["folds"])), args.jobs, args.device)
     else:
         weights = json.loads((args.align_weights / "config.json").read_text())["align"] if args.align_weights else None
-        fold_ids = [int(f) for f in args.folds.split(",")] if args.folds else None
         if args.step == "reproduce":
             print(reproduce(args.work, args.candidate[0], args.align, weights, fold_ids))
             return
