@@ -393,27 +393,6 @@ def pseudo_label_command(
 
 @app.command()
 @user_errors
-def adapt(
-    inputs: List[Path] = typer.Argument(..., help="Recordings of the corpus to adapt to (no labels needed): audio files and/or folders."),
-    output: Path = typer.Option(..., "--output", "-o", help="Model directory to write (then: segment/align --model OUT)."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="The model to adapt (default: bundled)."),
-    steps: Optional[int] = typer.Option(None, help="Training steps on the model's own labels (default 45, chosen on held-out languages)."),
-    seed: int = typer.Option(0, help="Seed of the training's augmentation and order."),
-):
-    """Adapt a model to a corpus without labels: it labels the recordings, then trains briefly on its own labels."""
-    from .workflows.adapt import adapt as run
-
-    s = run(inputs, output, model=model, steps=steps, seed=seed, progress=sys.stderr.isatty())
-    out.print(f"adapted to {s.recordings} recording(s) ({s.audio_seconds / 60:.1f} min, {s.boundaries} boundaries of its own) "
-              f"in {s.steps} steps ({s.seconds:.0f} s) into {s.out}")
-    if s.skipped:
-        console.print(f"[yellow]skipped {len(s.skipped)}[/] " + escape(f"(reasons in {s.out / 'adaptation' / 'pseudo_labels' / 'skipped.tsv'})"),
-                      markup=True, highlight=False)
-    out.print(f"next: phonebound segment RECORDINGS -o SEGMENTS --model {s.out} (or align --model {s.out})")
-
-
-@app.command()
-@user_errors
 def ensemble(
     output: Path = typer.Argument(..., help="Model directory to write."),
     model: List[str] = typer.Option(..., "--model", "-m", help="A trained tagger directory ('default': bundled); repeat for each member."),

@@ -86,27 +86,6 @@ def split_dataset(path: str | Path, cfg: SplitConfig = SplitConfig()) -> Counter
     return Counter(splits)
 
 
-def dev_view(path: str | Path, dst: str | Path, share: float = 0.1, seed: int = 0) -> Dataset:
-    """A dataset at ``dst`` sharing ``path``'s features, whose dev split is a seeded ``share`` of its
-    audio (at least one utterance) and which has no train split: beside the unsplit ``path``, a
-    training run trains on all of it and evaluates on part of it (self-training, where no held-out
-    labels exist and the evaluation chooses nothing)."""
-    ds, dst = Dataset(path), Path(dst)
-    dst.mkdir(parents=True, exist_ok=True)
-    if not (dst / "shards").exists():
-        (dst / "shards").symlink_to((ds.root / "shards").resolve())
-    durations = np.array([r.duration for r in ds.records])
-    order = np.random.default_rng(seed).permutation(len(durations))
-    chosen = order[:max(1, int(np.searchsorted(np.cumsum(durations[order]), share * durations.sum())))]
-    splits = np.full(len(durations), "unused", dtype=object)
-    splits[chosen] = "dev"
-    table = ds.table.set_column(ds.table.schema.get_field_index("split"), "split", pa.array(splits.tolist(), pa.string()))
-    with atomic_path(dst / "index.parquet") as tmp:
-        pq.write_table(table, tmp)
-    write_json(dst / "dataset.json", {**ds.meta, "split": {"view_of": str(ds.root), "dev": share, "seed": seed}})
-    return Dataset(dst)
-
-
 def dataset_info(path: str | Path) -> dict:
     """Summary numbers of a dataset: utterances, speakers, hours, frames, boundary rate, labels."""
     ds = Dataset(path)
