@@ -10,6 +10,8 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
@@ -48,7 +50,7 @@ def test_kokoro_voices_kept_out_of_training_match_the_training_recipes():
 def test_every_candidate_trains_only_on_datasets_prepare_makes():
     made = set(re.findall(r'"(\w+)"', inspect.getsource(cv.prepare)))  # the names prepare writes under data/
     for name, spec in cv.protocol()["candidates"].items():
-        missing = set(spec["datasets"]) - made
+        missing = set(spec.get("datasets", ())) - made
         assert not missing, f"candidate {name} trains on {missing}, which bench/cv.py prepare never makes"
     assert made >= cv.LABELLED_BY_DEFAULT  # the names whose counts depend on the bundled default
 
@@ -148,13 +150,29 @@ def test_folds_scored_in_different_sessions_add_up_to_the_candidates_counts(tmp_
     monkeypatch.setattr(cv, "SCORES", tmp_path)
     for f in (0, 1, 3):
         np.savez(cv.fold_cache("today", f, False, None), cv=np.full((2, 3), f, float), kokoro_dev=np.full((1, 3), f, float))
-    assert cv.candidate_counts(tmp_path / "work", "today", False, fold_ids=[0, 1]) is None  # folds 2 and 4 missing
+    partial = cv.candidate_counts(tmp_path / "work", "today", False, fold_ids=[0, 3])  # folds 2 and 4 not stored
+    assert partial["cv"][:, 0].tolist() == [0, 0, 3, 3]
     for f in (2, 4):
         np.savez(cv.fold_cache("today", f, False, None), cv=np.full((2, 3), f, float), kokoro_dev=np.full((1, 3), f, float))
     counts = cv.candidate_counts(tmp_path / "work", "today", False)
     assert counts["cv"][:, 0].tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
     assert counts["kokoro_dev"][:, 0].tolist() == [0, 1, 2, 3, 4]
     assert cv.fold_cache("today", 0, True, None) != cv.fold_cache("today", 0, False, None)
+
+
+def test_a_table_of_some_folds_pools_those_folds_and_says_it_cannot_adopt(tmp_path, monkeypatch):
+    # row 78 read three folds by hand from the stored counts: score --folds prints that table itself
+    import numpy as np
+
+    monkeypatch.setattr(cv, "SCORES", tmp_path)
+    for f in range(3):
+        np.savez(cv.fold_cache("today", f, False, None), cv=np.array([[8.0, 10, 10]] * 4), kokoro_dev=np.array([[9.0, 10, 10]] * 4))
+        np.savez(cv.fold_cache("plain", f, False, None), cv=np.array([[9.0, 10, 10]] * 4), kokoro_dev=np.array([[9.0, 10, 10]] * 4))
+    out = cv.score(tmp_path / "work", ["today", "plain"], False, fold_ids=[0, 1, 2])
+    assert "folds 0, 1, 2 only: a partial read" in out and "not adopt" in out
+    assert "0.800" in out and "0.900" in out  # the three folds' 12 utterances each, pooled
+    with pytest.raises(SystemExit, match="fold 3"):  # a fold neither stored nor trained is named
+        cv.score(tmp_path / "work", ["today", "plain"], False, fold_ids=[2, 3])
 
 
 def test_a_second_training_of_some_folds_is_compared_with_those_folds_only(tmp_path, monkeypatch):
@@ -214,6 +232,38 @@ def test_a_taught_candidate_learns_from_labels_of_its_teachers_model_of_the_same
     assert student[student.index("--config") - 1] == str(tmp_path / "models" / "honest" / "fold3")
     assert str(tmp_path / "data" / "flemish_pseudo_by_plain_fold3") in student
     assert str(tmp_path / "data" / "vox_fold3") in student and not any("fold0" in a or "fold1" in a for a in student)
+
+
+def test_an_ensemble_candidate_averages_its_members_fold_models_tuned_on_their_dev_splits(tmp_path, monkeypatch):
+    # each member is trained for the same fold first (a seeded one with its seed), and the ensemble's
+    # threshold is tuned on the datasets the members tuned theirs on, never on the held-out languages
+    protocol = cv.protocol()
+    plain = protocol["candidates"]["plain"]
+    candidates = {"plain": plain, "plain_seed1": dict(plain, seed=1), "ens": {"members": ["plain", "plain_seed1"]}}
+    monkeypatch.setattr(cv, "protocol", lambda: dict(protocol, candidates=candidates))
+    calls: list[list[str]] = []
+
+    def run(cmd, **_):
+        calls.append(cmd[3:])
+        if cmd[3] == "train":
+            out = Path(cmd[cmd.index("--config") - 1])
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "dev_metrics.json").write_text("{}")
+            (out / "config.json").write_text('{"data": {"datasets": ["%s"]}}' % '", "'.join(cmd[4:cmd.index("--config") - 1]))
+
+    monkeypatch.setattr(cv.subprocess, "run", run)
+    cv.train_fold(tmp_path, "ens", 2)
+    assert [c[0] for c in calls] == ["train", "train", "ensemble"]
+    assert "--seed" not in calls[0] and calls[1][calls[1].index("--seed") + 1] == "1"
+    ensemble = calls[2]
+    assert ensemble[1] == str(tmp_path / "models" / "ens" / "fold2")
+    members = [ensemble[i + 1] for i, a in enumerate(ensemble) if a == "-m"]
+    assert members == [str(tmp_path / "models" / m / "fold2") for m in ("plain", "plain_seed1")]
+    dev = [ensemble[i + 1] for i, a in enumerate(ensemble) if a == "--dev"]
+    assert dev == [str(tmp_path / "data" / "vox_fold2")] + [str(tmp_path / "data" / d) for d in plain["datasets"]]
+    before = cv.scores_key("ens")  # a member's recipe names the ensemble's counts
+    candidates["plain_seed1"] = dict(plain, seed=2)
+    assert cv.scores_key("ens") != before
 
 
 def test_kokoros_voices_are_aligned_by_the_fold_teacher_one_language_at_a_time(tmp_path, monkeypatch):
