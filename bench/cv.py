@@ -23,7 +23,8 @@ shipped phrase-calibrated rule). ``train`` trains
 a candidate's recipe on each fold (resumable; --jobs folds at a time, one thread each); a candidate
 with a ``teacher`` first has that candidate's fold model pseudo-label the unlabelled speech of the
 fold (``fold_pseudo_labels``); one with ``members`` instead of a recipe averages its members' fold
-models (``phonebound ensemble``, threshold tuned on their dev splits). ``score``
+models (``phonebound ensemble``, threshold tuned on their dev splits); one with ``distil`` learns
+towards the mean boundary probability of those candidates' fold models (``[train] teachers``). ``score``
 prints the selection table: CV F1 over all 48 languages (each scored by the fold model that never
 saw it), the continuous dev sets, and the gains with paired intervals.
 """
@@ -256,12 +257,31 @@ def train_fold(work: Path, candidate: str, f: int, device: str | None = None) ->
     params += ["--seed", str(spec["seed"])] if "seed" in spec else []  # the recipe's own seed otherwise
     log = work / "models" / candidate / f"fold{f}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    recipe = distil_recipe(work, candidate, f, device) if "distil" in spec else REPO / spec["recipe"]
     with open(log, "a") as fh:
         subprocess.run([sys.executable, "-m", "phonebound", "train", *datasets, str(out), "--config",
-                        str(REPO / spec["recipe"]), *params, "--threads", "1", "--resume",
+                        str(recipe), *params, "--threads", "1", "--resume",
                         *(["--device", device] if device else [])],
                        check=True, stdout=fh, stderr=subprocess.STDOUT)
     print(f"trained {candidate} fold {f}", flush=True)
+
+
+def distil_recipe(work: Path, candidate: str, f: int, device: str | None) -> Path:
+    """The candidate's recipe with the fold models of its ``distil`` candidates as distillation
+    teachers (``[train] teachers``, trained first): like them, they never saw the fold's held-out
+    languages. Written beside the fold's model, since the teachers' paths are the fold's."""
+    from phonebound.config import read_toml, write_toml
+
+    spec = protocol()["candidates"][candidate]
+    for t in spec["distil"]:
+        train_fold(work, t, f, device)
+    recipe = read_toml(REPO / spec["recipe"])
+    recipe["train"] = {**recipe.get("train", {}), "teachers": [str(work / "models" / t / f"fold{f}") for t in spec["distil"]],
+                       **({"distill_weight": spec["distill_weight"]} if "distill_weight" in spec else {})}
+    target = work / "models" / candidate / f"fold{f}.recipe.toml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_toml(target, recipe)
+    return target
 
 
 def ensemble_fold(work: Path, members: list[str], f: int, out: Path, device: str | None) -> None:
@@ -386,6 +406,7 @@ def scores_key(candidate: str) -> str:
     what = {"spec": spec, **({"recipe": read_toml(REPO / spec["recipe"])} if "recipe" in spec else {}),
             **({"teacher": scores_key(spec["teacher"])} if "teacher" in spec else {}),
             **({"members": [scores_key(m) for m in spec["members"]]} if "members" in spec else {}),
+            **({"distil": [scores_key(t) for t in spec["distil"]]} if "distil" in spec else {}),
             "protocol": {k: cfg[k] for k in ("folds", "fold_seed", "inner_dev_languages", "continuous")},
             "frozen": hashlib.sha1(FROZEN_LABELS.read_bytes()).hexdigest()}
     # Bug (2026-12-03): every key held the default's digest, so adopting a new default orphaned the

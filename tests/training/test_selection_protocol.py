@@ -276,6 +276,39 @@ def test_an_ensemble_candidate_averages_its_members_fold_models_tuned_on_their_d
     assert cv.scores_key("ens") != before
 
 
+def test_a_distilled_candidate_learns_from_its_teachers_fold_models_never_from_other_folds(tmp_path, monkeypatch):
+    # the teachers' fold models train first; the student's recipe is the candidate's own with the
+    # fold's teacher models in [train] teachers, so no held-out language reaches it through them
+    from phonebound.training.recipe import Recipe
+
+    protocol = cv.protocol()
+    plain = protocol["candidates"]["plain"]
+    candidates = {"plain": plain, "plain_seed1": dict(plain, seed=1),
+                  "student": dict(plain, distil=["plain", "plain_seed1"], distill_weight=0.4)}
+    monkeypatch.setattr(cv, "protocol", lambda: dict(protocol, candidates=candidates))
+    calls: list[list[str]] = []
+
+    def run(cmd, **_):
+        calls.append(cmd[3:])
+        out = Path(cmd[cmd.index("--config") - 1])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "dev_metrics.json").write_text("{}")
+
+    monkeypatch.setattr(cv.subprocess, "run", run)
+    cv.train_fold(tmp_path, "student", 4)
+    outs = [c[c.index("--config") - 1] for c in calls]
+    assert outs == [str(tmp_path / "models" / m / "fold4") for m in ("plain", "plain_seed1", "student")]
+    recipe_path = calls[2][calls[2].index("--config") + 1]
+    assert recipe_path == str(tmp_path / "models" / "student" / "fold4.recipe.toml")
+    recipe = Recipe.load(recipe_path)
+    assert list(recipe.train.teachers) == outs[:2] and recipe.train.distill_weight == 0.4
+    assert recipe.model == Recipe.load(cv.REPO / plain["recipe"]).model  # otherwise the candidate's own recipe
+    assert Recipe.load(calls[0][calls[0].index("--config") + 1]).train.teachers == ()  # teachers learn from labels
+    before = cv.scores_key("student")  # a teacher's recipe names the student's counts
+    candidates["plain_seed1"] = dict(plain, seed=2)
+    assert cv.scores_key("student") != before
+
+
 def test_kokoros_voices_are_aligned_by_the_fold_teacher_one_language_at_a_time(tmp_path, monkeypatch):
     # each language's words need that language's lexicon and G2P, and each voice is its own speaker
     calls: list[list[str]] = []
