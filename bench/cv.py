@@ -289,12 +289,9 @@ def ensemble_fold(work: Path, members: list[str], f: int, out: Path, device: str
     the dev splits the members tuned theirs on (the fold's inner dev languages among them)."""
     for m in members:
         train_fold(work, m, f, device)
-    from phonebound.dataset.store import Dataset
-
     # the members' fold models as they are in W: a member trained again changes the ensemble, not its key
     dirs = [work / "models" / m / f"fold{f}" for m in members]
-    # as `train` pools them: the dev utterances of the datasets that have some (the aligned hour has none)
-    dev = [d for d in json.loads((dirs[0] / "config.json").read_text())["data"]["datasets"] if Dataset(d).indices("dev")]
+    dev = json.loads((dirs[0] / "config.json").read_text())["data"]["datasets"]  # those without dev utterances add none
     _run("ensemble", str(out), *[x for d in dirs for x in ("-m", str(d))], *[x for d in dev for x in ("--dev", d)])
 
 

@@ -134,3 +134,28 @@ def test_bracketed_text_in_an_error_line_is_printed_whole(tmp_path):
     result = CliRunner().invoke(app, ["segment", str(clip), "-o", str(tmp_path / "out"), "--model", "accurate",
                                       "--backend", "onnx"])
     assert result.exit_code == 2 and "phonebound[onnx]" in result.output and "no usable model.onnx" in result.output
+
+
+def test_an_ensemble_tunes_on_the_dev_datasets_that_have_dev_utterances(ensemble_dir, tone_sequence_dataset, tmp_path):
+    # Bug (session 40): a --dev dataset without dev utterances (an aligned corpus kept whole for
+    # training) stopped the ensemble, while `train` pools the dev splits that exist
+    import shutil
+
+    from phonebound import api
+
+    root, _ = ensemble_dir
+    whole = tmp_path / "whole"
+    shutil.copytree(tone_sequence_dataset, whole)
+    api.split(whole, by="file", dev=0, test=0.2, seed=0)
+    runner = CliRunner()
+    result = runner.invoke(app, ["ensemble", str(tmp_path / "ens"), "-m", "default", "-m", str(root / "other"),
+                                 "--dev", str(whole), "--dev", str(tone_sequence_dataset)])
+    assert result.exit_code == 0, result.output
+    assert f"not tuned on {whole}: it has no 'dev' utterances" in " ".join(result.output.split())
+    config = json.loads((tmp_path / "ens" / "config.json").read_text())
+    assert config["data"]["dev"] == [str(tone_sequence_dataset)] and config["data"]["dev_without_split"] == [str(whole)]
+    assert json.loads((tmp_path / "ens" / "dev_metrics.json").read_text())["dev"]["utterances"] == 1  # utt4 alone
+    result = runner.invoke(app, ["ensemble", str(tmp_path / "none"), "-m", "default", "-m", str(root / "other"),
+                                 "--dev", str(whole)])
+    assert result.exit_code == 2 and "no --dev dataset has 'dev' utterances" in result.output
+    assert str(whole) in result.output and "Traceback" not in result.output

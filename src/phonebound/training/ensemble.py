@@ -49,6 +49,13 @@ def build_ensemble(models: list[str | Path], out: str | Path, dev: list[str | Pa
         if d.kind != "tagger" or d.module is None or d.name == "ensemble":
             raise ModelError("an ensemble member must be a trained tagger", d.path, "give bilstm model directories")
     check_same_input(members, "members")
+    # As `train` pools them: a dataset without utterances in the split (an aligned corpus kept whole
+    # for training) adds none; only when no dataset has any is there nothing to tune on.
+    skipped = [str(d) for d in dev if not split_size(d, split)]
+    dev = [d for d in dev if str(d) not in skipped]
+    if not dev:
+        raise ModelError(f"no --dev dataset has {split!r} utterances to tune the threshold on", ", ".join(skipped),
+                         "give a dataset with a dev split (`phonebound split DATASET`), or choose --split")
     params = {"members": [{"name": d.name, "params": d.config["model"].get("params", {})} for d in members]}
     module = build_model("ensemble", params, int(first.config["input"]["dim"]))
     for target, d in zip(module.members, members):
@@ -56,7 +63,7 @@ def build_ensemble(models: list[str | Path], out: str | Path, dev: list[str | Pa
     module.eval()
     config = {"model": {"name": "ensemble", "params": params}, "input": first.config["input"],
               "decode": to_dict(first.decode_cfg), "members": [str(d.path) for d in members],
-              "data": {"dev": [str(d) for d in dev], "split": split}}
+              "data": {"dev": [str(d) for d in dev], "split": split, "dev_without_split": skipped}}
     detector = Detector(config, module, out, first.decode_cfg)
     scores, refs = [], []
     for data in dev:
@@ -78,6 +85,15 @@ def build_ensemble(models: list[str | Path], out: str | Path, dev: list[str | Pa
                                        phrase_threshold=0.0))
     save_model(out, module, config, half=half)
     result = {"threshold": threshold, "boundary": counts.to_dict(), "boundary_f1": counts.f1,
-              "threshold_table": [list(row) for row in table], "utterances": len(scores)}
+              "threshold_table": [list(row) for row in table], "utterances": len(scores), "skipped": skipped}
     write_json(out / "dev_metrics.json", {"dev": result})
     return EnsembleResult(out, len(members), threshold, result)
+
+
+def split_size(data: str | Path, split: str) -> int:
+    """Utterances in a dataset's ``split``; a corpus directory is scored whole (-1: some)."""
+    if not (Path(data) / "dataset.json").exists():
+        return -1
+    from ..dataset.store import Dataset
+
+    return len(Dataset(data).indices(split))
