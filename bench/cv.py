@@ -257,7 +257,7 @@ def train_fold(work: Path, candidate: str, f: int, device: str | None = None) ->
     params += ["--seed", str(spec["seed"])] if "seed" in spec else []  # the recipe's own seed otherwise
     log = work / "models" / candidate / f"fold{f}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    recipe = distil_recipe(work, candidate, f, device) if "distil" in spec else REPO / spec["recipe"]
+    recipe = distil_recipe(work, candidate, spec, f, device) if "distil" in spec else REPO / spec["recipe"]
     with open(log, "a") as fh:
         subprocess.run([sys.executable, "-m", "phonebound", "train", *datasets, str(out), "--config",
                         str(recipe), *params, "--threads", "1", "--resume",
@@ -266,13 +266,12 @@ def train_fold(work: Path, candidate: str, f: int, device: str | None = None) ->
     print(f"trained {candidate} fold {f}", flush=True)
 
 
-def distil_recipe(work: Path, candidate: str, f: int, device: str | None) -> Path:
+def distil_recipe(work: Path, candidate: str, spec: dict, f: int, device: str | None) -> Path:
     """The candidate's recipe with the fold models of its ``distil`` candidates as distillation
     teachers (``[train] teachers``, trained first): like them, they never saw the fold's held-out
     languages. Written beside the fold's model, since the teachers' paths are the fold's."""
     from phonebound.config import read_toml, write_toml
 
-    spec = protocol()["candidates"][candidate]
     for t in spec["distil"]:
         train_fold(work, t, f, device)
     recipe = read_toml(REPO / spec["recipe"])

@@ -407,7 +407,7 @@ def ensemble(
     b = r.dev["boundary"]
     out.print(f"ensemble of {r.members} models written to {r.out}; dev ({r.dev['utterances']} utterances) at threshold "
               f"{r.threshold:.2f}: P {b['precision']:.3f}  R {b['recall']:.3f}  F1 {b['f1']:.3f}")
-    for d in r.dev["skipped"]:
+    for d in r.skipped:
         out.print(f"not tuned on {d}: it has no {split!r} utterances")
 
 

@@ -28,6 +28,7 @@ class EnsembleResult:
     members: int
     threshold: float
     dev: dict[str, Any]
+    skipped: list[str]  # --dev datasets without utterances in the split
 
 
 def build_ensemble(models: list[str | Path], out: str | Path, dev: list[str | Path], split: str = "dev",
@@ -41,6 +42,13 @@ def build_ensemble(models: list[str | Path], out: str | Path, dev: list[str | Pa
     if len(models) < 2:
         raise ModelError("an ensemble needs at least two models", ", ".join(map(str, models)) or None,
                          "repeat --model (-m) for each member")
+    # As `train` pools them: a dataset without utterances in the split (an aligned corpus kept whole
+    # for training) adds none; only when no dataset has any is there nothing to tune on.
+    skipped = [str(d) for d in dev if not split_size(d, split)]
+    dev = [d for d in dev if str(d) not in skipped]
+    if not dev:
+        raise ModelError(f"no --dev dataset has {split!r} utterances to tune the threshold on", ", ".join(skipped),
+                         "give a dataset with a dev split (`phonebound split DATASET`), or choose --split")
     out = Path(out)
     check_output_dir(out, 10)
     members = [load_detector(m, backend="torch") for m in models]
@@ -49,13 +57,6 @@ def build_ensemble(models: list[str | Path], out: str | Path, dev: list[str | Pa
         if d.kind != "tagger" or d.module is None or d.name == "ensemble":
             raise ModelError("an ensemble member must be a trained tagger", d.path, "give bilstm model directories")
     check_same_input(members, "members")
-    # As `train` pools them: a dataset without utterances in the split (an aligned corpus kept whole
-    # for training) adds none; only when no dataset has any is there nothing to tune on.
-    skipped = [str(d) for d in dev if not split_size(d, split)]
-    dev = [d for d in dev if str(d) not in skipped]
-    if not dev:
-        raise ModelError(f"no --dev dataset has {split!r} utterances to tune the threshold on", ", ".join(skipped),
-                         "give a dataset with a dev split (`phonebound split DATASET`), or choose --split")
     params = {"members": [{"name": d.name, "params": d.config["model"].get("params", {})} for d in members]}
     module = build_model("ensemble", params, int(first.config["input"]["dim"]))
     for target, d in zip(module.members, members):
@@ -85,9 +86,9 @@ def build_ensemble(models: list[str | Path], out: str | Path, dev: list[str | Pa
                                        phrase_threshold=0.0))
     save_model(out, module, config, half=half)
     result = {"threshold": threshold, "boundary": counts.to_dict(), "boundary_f1": counts.f1,
-              "threshold_table": [list(row) for row in table], "utterances": len(scores), "skipped": skipped}
+              "threshold_table": [list(row) for row in table], "utterances": len(scores)}
     write_json(out / "dev_metrics.json", {"dev": result})
-    return EnsembleResult(out, len(members), threshold, result)
+    return EnsembleResult(out, len(members), threshold, result, skipped)
 
 
 def split_size(data: str | Path, split: str) -> int:
