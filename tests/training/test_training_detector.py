@@ -78,3 +78,26 @@ def test_reloaded_window_model_gives_identical_scores(tone_region_dataset, tmp_p
     b = loaded.frame_scores(fixture_audio)
     assert a.shape == b.shape == (1 + len(fixture_audio) // 160,)
     assert np.array_equal(a, b)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(),
+                    reason="needs a CUDA GPU (bench/gpu_check.sh runs the CUDA paths on a lent one)")
+def test_a_model_trained_on_a_gpu_loads_with_bare_torch_load_without_one(tone_sequence_dataset, tmp_path):
+    """model.pt holds CPU tensors whichever device trained it: a GPU server's model is copied to a
+    laptop and read there, by phonebound or by a bare ``torch.load`` (bug: it held CUDA tensors)."""
+    import os
+    import subprocess
+    import sys
+
+    loop = _trained(tone_sequence_dataset, tmp_path / "gpu", {"name": "bilstm", "hidden": 16, "layers": 1},
+                    batch_frames=2000, steps=10, device="cuda")
+    assert next(loop.model.parameters()).is_cuda
+    code = ("import torch, sys\n"
+            "assert not torch.cuda.is_available()\n"
+            "state = torch.load(sys.argv[1] + '/model.pt', weights_only=True)\n"
+            "assert all(v.device.type == 'cpu' for v in state.values())\n"
+            "from phonebound.inference.detector import load_detector\n"
+            "load_detector(sys.argv[1])\n")
+    done = subprocess.run([sys.executable, "-c", code, str(loop.out)], capture_output=True, text=True,
+                          env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -259,7 +259,9 @@ def save_model(directory: str | Path, module, config: dict[str, Any], half: bool
     directory.mkdir(parents=True, exist_ok=True)
     config = {**config, "format": MODEL_FORMAT, "phonebound_version": __version__}
     if module is not None:
-        state = half_state(module.state_dict()) if half else module.state_dict()
+        # CPU tensors: a model trained on a GPU loads with a bare torch.load on a machine without one
+        state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+        state = half_state(state) if half else state
         with atomic_path(directory / WEIGHTS) as tmp:
             torch.save(state, tmp)
     write_json(directory / CONFIG, config)
