@@ -11,6 +11,7 @@ corpus=$1
 out=$2
 epochs=${3:-10}
 work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 python -c "import torch; print('torch', torch.__version__, '| cuda', torch.cuda.is_available(),
       '|', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU')"
