@@ -320,6 +320,7 @@ def align(
     check: bool = typer.Option(False, help="Align nothing: list what would be skipped and which words guessed (OUT/check_skipped.tsv, OUT/check_guessed_words.tsv), without the model, as MFA's validate."),
 ):
     """Align recordings to their transcripts: labelled words and phones (TextGrid tiers words, phones, confidence)."""
+    from .alignment.analysis import ANALYSIS, FIT_THRESHOLD
     from .alignment.batch import align_paths, check_transcripts
 
     if check:
@@ -352,6 +353,12 @@ def align(
     if s.guessed:
         console.print(f"{len(s.guessed)} word(s) not in the lexicon were pronounced by the G2P model "
                       f"(listed in {s.out / 'guessed_words.tsv'}; add them to a --dictionary to fix their phones)")
+    if s.to_check:
+        path, speaker, fit = s.to_check[0]
+        console.print(f"[yellow]{len(s.to_check)} recording(s) fit their transcripts poorly[/] " + escape(
+            f"(mean phone confidence under {FIT_THRESHOLD}; listed in {s.out / ANALYSIS}); first: {path}"
+            + (f" ({speaker})" if speaker else "") + f" at {fit:.2f} — check that its transcript belongs to it"),
+            markup=True, highlight=False)
     _report_skipped(s, "aligned")
 
 

@@ -34,6 +34,9 @@ def test_a_recording_is_aligned_to_its_words(mary):
     audio, sr = sf.read(str(path))
     from_array = phonebound.align(audio, "Mary rolled the barrel", lang="en", sample_rate=sr)
     assert [p.label for p in from_array.phones] == [p.label for p in ali.phones]
+    # its fit (mean phone confidence) is above bobby's words forced onto mary's audio (0.66 vs 0.54)
+    wrong = phonebound.align(path, "Bobby ripped the ledger", lang="en")
+    assert ali.fit > wrong.fit + 0.05, (ali.fit, wrong.fit)
 
 
 def test_a_python_dictionary_pronounces_words_in_its_own_notation(mary):

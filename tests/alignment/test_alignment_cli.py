@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import phonebound
+from phonebound.alignment.analysis import COLUMNS
 from phonebound.cli import app
 from phonebound.corpus.textgrid import read_textgrid
 from phonebound.evaluation.metrics import match_boundaries
@@ -273,3 +276,28 @@ def test_align_a_cgn_corpus_with_its_own_lexicon(tmp_path, shared_data):
     phones = [label for _, _, label in tiers["N01000 - phones"].entries if label]
     seg = [label for _, _, label in tiers["N01000_SEG"].entries if label.strip()]
     assert phones == seg  # the lexicon's phones, as CGN's own segmentation labels them
+
+
+def test_a_transcript_of_another_recording_is_flagged_and_the_analysis_survives_a_resume(tmp_path):
+    """OUT/alignment_analysis.tsv: a recording aligned to its own words fits (bench/transcript_check.py:
+    no sentence of 157 under 0.6), one aligned to another sentence's words is marked for checking;
+    rows of files finished by an earlier run stay."""
+    demo = Path(phonebound.__file__).parent / "demo_data"
+    root = tmp_path / "in"
+    root.mkdir()
+    shutil.copy(demo / "dutch_sentence_1.flac", root / "right.flac")
+    shutil.copy(demo / "dutch_sentence_1.txt", root / "right.txt")
+    out = tmp_path / "out"
+    assert run(root, "-o", out, "--lang", "nl").exit_code == 0
+    shutil.copy(demo / "dutch_sentence_1.flac", root / "swapped.flac")
+    shutil.copy(demo / "dutch_sentence_2.txt", root / "swapped.txt")  # the other demo sentence's words
+    result = run(root, "-o", out, "--lang", "nl")  # resumes: right.flac is done
+    assert result.exit_code == 0 and "1 already done" in result.output, result.output
+    assert "1 recording(s) fit their transcripts poorly" in result.output and "swapped.flac" in result.output
+    rows = [line.split("\t") for line in (out / "alignment_analysis.tsv").read_text(encoding="utf-8").splitlines()]
+    assert rows[0] == list(COLUMNS)
+    by_name = {Path(r[0]).name: r for r in rows[1:]}
+    assert set(by_name) == {"right.flac", "swapped.flac"}
+    assert float(by_name["right.flac"][6]) > 0.75 and by_name["right.flac"][-1] == "ok"
+    assert float(by_name["swapped.flac"][6]) < 0.5 and by_name["swapped.flac"][-1] == "check transcript"
+    assert int(by_name["right.flac"][3]) == 6  # "Ook deze dakbedekking is erg duurzaam."

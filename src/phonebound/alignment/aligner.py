@@ -75,6 +75,14 @@ class Alignment:
         """Phone boundaries (every phone or silence start but the first), seconds."""
         return np.array([p.start for p in self.phones[1:]], np.float64)
 
+    @property
+    def fit(self) -> float:
+        """How well the recording fits its transcript: the mean confidence of its phones (pauses
+        left out; nan without phones). Under 0.6 the transcript may not belong to the recording
+        (:mod:`.analysis`)."""
+        conf = [p.confidence for p in self.phones if p.label]
+        return float(np.mean(conf)) if conf else float("nan")
+
     def in_phone_set(self, phone_set: str | None, keep: str | None = None) -> Alignment:
         """The same alignment, its phones written in ``phone_set`` (ipa, cgn or arpabet; None: as
         the transcript, dictionary or G2P gave them); phones already in notation ``keep`` stay as

@@ -3,7 +3,8 @@
 The output tree mirrors the input tree and never overwrites input; a recording that cannot be
 aligned (no transcript, an unpronounceable word, more phones than frames, audio too short) is
 skipped with its reason in ``OUT/skipped.tsv`` while the others are aligned; words whose
-pronunciation was guessed are listed in ``OUT/guessed_words.tsv``; a rerun continues where a
+pronunciation was guessed are listed in ``OUT/guessed_words.tsv``; how well each recording fits
+its transcript is in ``OUT/alignment_analysis.tsv`` (:mod:`.analysis`); a rerun continues where a
 killed run stopped. Short files share model batches, as in ``segment``. A first pass over the
 corpus (up to 10 minutes of it, shared among its speakers) fits phone models adapted to it and
 to each speaker (:mod:`.adapt`, kept in ``OUT/phone_models.npz``); the second pass aligns every
@@ -40,6 +41,7 @@ from ..dataset.executors import close_executor, make_executor
 from ..io_utils import atomic_write_text
 from ..phones.ipa import PHONE_SETS
 from .adapt import PhoneStats, SpeakerPhoneModels
+from .analysis import ANALYSIS, analysis_row, append_rows, finish_table
 from .lexicon import Pronouncer
 from .recording import align_features, output_phone_set
 from .transcripts import find_transcript, read_transcripts
@@ -57,6 +59,7 @@ class AlignSummary(SegmentSummary):
     guessed: Counter = field(default_factory=Counter)  # word -> recordings where it was guessed
     guessed_phones: dict[str, str] = field(default_factory=dict)  # word -> the G2P's phones
     adapted_speakers: int = 0  # speakers with phone models of their own (0: one pass; 1: the corpus is one)
+    to_check: list[tuple[str, str, float]] = field(default_factory=list)  # (path, speaker, fit) under the threshold
 
 
 def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = None, text_kind: str = "words",
@@ -93,6 +96,7 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
     summary = AlignSummary(out)
     if overwrite:
         (out / PHONE_MODELS).unlink(missing_ok=True)
+        (out / ANALYSIS).unlink(missing_ok=True)
     else:  # a resumed run keeps the words an earlier run guessed in the files it finished
         _read_guessed(summary)
     todo = pending(pairs, summary, overwrite)
@@ -107,6 +111,7 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
         summary.boundaries += record["boundaries"]
         summary.phones += record["phones"]
         _count_guessed(summary, record["guessed"])
+        append_rows(out, record["analysis"])
 
     executor = make_executor("local", jobs)  # one pool for both passes: its workers load the model once
     try:
@@ -120,6 +125,7 @@ def align_paths(inputs: list[str | Path], out: str | Path, lang: str | None = No
     finally:
         close_executor(executor)
     _write_guessed(summary)
+    summary.to_check = finish_table(out)
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -307,9 +313,10 @@ def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[
     written = output_phone_set(options.get("phone_set"), pronouncer)
     for audio, target, transcript, feats, duration, h in ready:
         try:
+            speakers = voices(transcript, target, options)
             recs = [align_features(detector, h, duration, text, options["text_kind"], pronouncer,
                                    phone_models=adapted.of(speaker) if adapted else None, feats=feats)
-                    for speaker, text in voices(transcript, target, options)]
+                    for speaker, text in speakers]
             recs = [replace(rec, alignment=rec.alignment.in_phone_set(*written)) for rec in recs]
             Path(target).parent.mkdir(parents=True, exist_ok=True)
             writer(recs, Path(target), {"file": audio, "model": str(detector.path or detector.name)})
@@ -319,6 +326,7 @@ def _align_group(group: list[tuple[str, str]], options: dict[str, Any]) -> list[
             records.append({"audio": audio, "error": _reason(e, audio)})
             continue
         records.append({"audio": audio, "target": target, "duration": duration,
+                        "analysis": [analysis_row(audio, speaker, rec.alignment) for (speaker, _), rec in zip(speakers, recs)],
                         "guessed": [(w, guessed_phones(pronouncer, w, written[0]))
                                     for rec in recs for w in rec.alignment.guessed],
                         "boundaries": sum(len(rec.alignment.phones) - 1 for rec in recs),
