@@ -357,7 +357,7 @@ def align(
         path, speaker, fit = s.to_check[0]
         console.print(f"[yellow]{len(s.to_check)} recording(s) fit their transcripts poorly[/] " + escape(
             f"(mean phone confidence under {FIT_THRESHOLD}; listed in {s.out / ANALYSIS}); first: {path}"
-            + (f" ({speaker})" if speaker else "") + f" at {fit:.2f} — check that its transcript belongs to it"),
+            + (f" ({speaker})" if speaker not in ("", ".") else "") + f" at {fit:.2f} — check that its transcript belongs to it"),
             markup=True, highlight=False)
     _report_skipped(s, "aligned")
 

@@ -294,6 +294,7 @@ def test_a_transcript_of_another_recording_is_flagged_and_the_analysis_survives_
     result = run(root, "-o", out, "--lang", "nl")  # resumes: right.flac is done
     assert result.exit_code == 0 and "1 already done" in result.output, result.output
     assert "1 recording(s) fit their transcripts poorly" in result.output and "swapped.flac" in result.output
+    assert "swapped.flac (.)" not in result.output  # a folder's speaker is no name worth printing
     rows = [line.split("\t") for line in (out / "alignment_analysis.tsv").read_text(encoding="utf-8").splitlines()]
     assert rows[0] == list(COLUMNS)
     by_name = {Path(r[0]).name: r for r in rows[1:]}
