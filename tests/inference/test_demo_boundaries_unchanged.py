@@ -22,7 +22,11 @@ import pytest
 import phonebound
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "demo_boundaries.json"
-TOLERANCE_S = 1e-6
+# Bug (2026-12-04): 1e-6 failed a fresh CI clone: onnxruntime 1.32.0 gave a confidence 1.25e-6 off
+# the fixture on this machine at every thread count (its float32 kernels are chosen by release and
+# CPU). 1e-5 is still a thousandth of a frame and far below any change a moved module could make.
+TOLERANCE_S = 1e-5
+TOLERANCE_CONFIDENCE = 1e-5
 # (bundled model, backend): torch for both, ONNX where the model directory ships model.onnx
 CASES = [("default", "torch"), ("default", "onnx"), ("accurate", "torch")]
 
@@ -59,7 +63,7 @@ def test_bundled_models_give_the_recorded_boundaries(expected, model, backend):
         g = got[clip]
         assert len(g["boundaries"]) == len(w["boundaries"]), clip
         np.testing.assert_allclose(g["boundaries"], w["boundaries"], rtol=0, atol=TOLERANCE_S, err_msg=clip)
-        np.testing.assert_allclose(g["confidences"], w["confidences"], rtol=0, atol=1e-6, err_msg=clip)
+        np.testing.assert_allclose(g["confidences"], w["confidences"], rtol=0, atol=TOLERANCE_CONFIDENCE, err_msg=clip)
 
 
 def test_the_bundled_export_is_used_whatever_the_checkout_gave_the_file_times(tmp_path):
