@@ -8,6 +8,7 @@ paired interval of each candidate's gain over the incumbent (recipes/selection.t
     python bench/cv.py reproduce --work W --candidate today [--align]  # trained again vs its stored counts
     python bench/cv.py freeze --alignment DIR   # (re)write the frozen labels from an alignment
     python bench/cv.py thaw --work W [--audio DIR]  # the frozen labels as a corpus, W/flemish_frozen_corpus
+    python bench/cv.py store --work W --candidate plain  # keep a teacher's fold models in bench/data/cv_models
 
 What must outlive a session lives in this repository, not in W: the frozen aligner's labels of the
 hour (bench/data/flemish_frozen_phones.tsv.gz, from which ``prepare`` writes the corpus the
@@ -53,6 +54,12 @@ PROTOCOL = REPO / "recipes" / "selection.toml"
 # original gave (bench/results/accuracy.md, 2026-12-02).
 FROZEN_LABELS = REPO / "bench" / "data" / "flemish_frozen_phones.tsv.gz"
 SCORES = REPO / "bench" / "results" / "cv_scores"
+# Fold models that outlive a session (``store``): a teacher's five folds cost 32-50 min of a 3-hour
+# session before any student can start, and every teacher candidate trains on VoxAngeles and the
+# synth sets alone, so its fold models are the same whichever session trains them. Named by the
+# candidate's digest (:func:`scores_key`): a changed recipe finds none and trains.
+STORED_MODELS = REPO / "bench" / "data" / "cv_models"
+MODEL_FILES = ("model.pt", "config.json", "recipe.json", "dev_metrics.json", "metrics.jsonl")
 # the adoption rule's margin: no selection set may lose more than this (its interval's lower end)
 NON_INFERIORITY = 0.005
 # what ``prepare`` labels with the bundled default (the hour aligned or pseudo-labelled, kokoro's
@@ -247,6 +254,10 @@ def train_fold(work: Path, candidate: str, f: int, device: str | None = None) ->
     out = work / "models" / candidate / f"fold{f}"
     if (out / "dev_metrics.json").exists():
         return
+    if stored_model(candidate, f).exists():
+        shutil.copytree(stored_model(candidate, f), out, dirs_exist_ok=True)
+        print(f"restored {candidate} fold {f} from {stored_model(candidate, f).relative_to(REPO)}", flush=True)
+        return
     if "members" in spec:
         ensemble_fold(work, spec["members"], f, out, device)
         print(f"built {candidate} fold {f}", flush=True)
@@ -307,6 +318,33 @@ def train(work: Path, candidate: str, fold_ids: list[int], jobs: int, device: st
             raise SystemExit(f"error: {e.reason}; {candidate} aligns kokoro's languages: pip install -e '.[langs]'") from None
     with ThreadPoolExecutor(jobs) as pool:
         list(pool.map(lambda f: train_fold(work, candidate, f, device), fold_ids))
+
+
+def storable(candidate: str) -> bool:
+    """Whether a candidate's fold models depend only on what the repository and ../shared hold:
+    trained by a recipe on VoxAngeles and sets no model labelled (a teacher's are)."""
+    spec = protocol()["candidates"][candidate]
+    return ("recipe" in spec and not {"teacher", "members", "distil", "pseudo"} & set(spec)
+            and not set(spec.get("datasets", ())) & LABELLED_BY_DEFAULT)
+
+
+def stored_model(candidate: str, f: int) -> Path:
+    return STORED_MODELS / f"{candidate}_{scores_key(candidate)}_fold{f}"
+
+
+def store(work: Path, candidate: str) -> None:
+    """Keep a candidate's trained fold models in the repository (:data:`STORED_MODELS`)."""
+    if not storable(candidate):
+        raise SystemExit(f"error: {candidate}'s fold models depend on labels a model made; only a teacher's are stored")
+    for f in range(protocol()["folds"]):
+        src = work / "models" / candidate / f"fold{f}"
+        if not (src / "dev_metrics.json").exists():
+            raise SystemExit(f"error: {src} is not trained (python bench/cv.py train --work {work} --candidate {candidate})")
+        dst = stored_model(candidate, f)
+        dst.mkdir(parents=True, exist_ok=True)
+        for name in MODEL_FILES:
+            shutil.copy(src / name, dst / name)
+        print(f"stored {src} in {dst.relative_to(REPO)}")
 
 
 # --- scoring -----------------------------------------------------------------------------------
@@ -455,7 +493,7 @@ def verdict(base: dict[str, np.ndarray], candidate: dict[str, np.ndarray], n: in
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["prepare", "train", "score", "reproduce", "freeze", "thaw"])
+    ap.add_argument("step", choices=["prepare", "train", "score", "reproduce", "freeze", "thaw", "store"])
     ap.add_argument("--work", type=Path)
     ap.add_argument("--aligned", type=Path, help="prepare: the flemishguy hour aligned (align --link-audio output;"
                     " default: aligned now by today's aligner)")
@@ -484,6 +522,9 @@ def main() -> None:
     elif args.step == "train":
         for c in args.candidate:
             train(args.work, c, fold_ids or list(range(protocol()["folds"])), args.jobs, args.device)
+    elif args.step == "store":
+        for c in args.candidate:
+            store(args.work, c)
     else:
         weights = json.loads((args.align_weights / "config.json").read_text())["align"] if args.align_weights else None
         if args.step == "reproduce":

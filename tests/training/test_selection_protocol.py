@@ -220,6 +220,7 @@ def test_a_taught_candidate_learns_from_labels_of_its_teachers_model_of_the_same
             (out / "dev_metrics.json").write_text("{}")
 
     monkeypatch.setattr(cv.subprocess, "run", run)
+    monkeypatch.setattr(cv, "STORED_MODELS", tmp_path / "none stored")  # every fold trains
     monkeypatch.setattr(cv, "require_shared", lambda: tmp_path / "shared")
     monkeypatch.setattr(cv, "unlabelled_audio", lambda shared: {"flemish": [str(shared / "flemishguy" / "audio")]})
     cv.train_fold(tmp_path, "honest", 3)
@@ -252,6 +253,7 @@ def test_an_ensemble_candidate_averages_its_members_fold_models_tuned_on_their_d
             (out / "config.json").write_text('{"data": {"datasets": ["%s"]}}' % '", "'.join(cmd[4:cmd.index("--config") - 1]))
 
     monkeypatch.setattr(cv.subprocess, "run", run)
+    monkeypatch.setattr(cv, "STORED_MODELS", tmp_path / "none stored")  # every fold trains
     cv.train_fold(tmp_path, "ens", 2)
     assert [c[0] for c in calls] == ["train", "train", "ensemble"]
     assert "--seed" not in calls[0] and calls[1][calls[1].index("--seed") + 1] == "1"
@@ -285,6 +287,7 @@ def test_a_distilled_candidate_learns_from_its_teachers_fold_models_never_from_o
         (out / "dev_metrics.json").write_text("{}")
 
     monkeypatch.setattr(cv.subprocess, "run", run)
+    monkeypatch.setattr(cv, "STORED_MODELS", tmp_path / "none stored")  # every fold trains
     cv.train_fold(tmp_path, "student", 4)
     outs = [c[c.index("--config") - 1] for c in calls]
     assert outs == [str(tmp_path / "models" / m / "fold4") for m in ("plain", "plain_seed1", "student")]
@@ -357,3 +360,23 @@ def test_a_gain_within_what_a_second_training_moves_is_not_adopted(monkeypatch):
     assert cv.verdict(base, slightly_up, 500).startswith("adopted by the rule")
     monkeypatch.setattr(cv, "protocol", lambda: {**cfg, "noise_floor": {"cv": 0.02}})
     assert "not above what the same recipe trained again moves (cv 0.020)" in cv.verdict(base, slightly_up, 500)
+
+
+def test_stored_fold_models_are_todays_recipes_and_restore_without_training(tmp_path):
+    """bench/data/cv_models keeps a teacher's fold models, so that a session's CV does not retrain
+    them: each is named by its candidate's current digest (a changed recipe or protocol would
+    otherwise restore a stale model), depends on no model's labels, and ``train`` copies it into
+    the work folder instead of training."""
+    stored = sorted(p.name for p in cv.STORED_MODELS.iterdir())
+    assert stored, "no stored fold models"
+    for name in stored:
+        candidate, key, fold = re.fullmatch(r"(\w+?)_([0-9a-f]{8})_fold(\d)", name).groups()
+        assert cv.storable(candidate), name
+        assert key == cv.scores_key(candidate), f"{name} is stale: python bench/cv.py store --work W --candidate {candidate}"
+        assert {p.name for p in (cv.STORED_MODELS / name).iterdir()} == set(cv.MODEL_FILES)
+    assert not cv.storable("honest_aligned_kokoro_vtlp15")  # a student learns from its teacher's labels
+    cv.train_fold(tmp_path, "plain", 0)  # no data in tmp_path: it must not train
+    import phonebound
+
+    detector = phonebound.load_model(tmp_path / "models" / "plain" / "fold0")
+    assert (tmp_path / "models" / "plain" / "fold0" / "dev_metrics.json").exists() and detector.config
