@@ -3,7 +3,7 @@ language, plus continuous-speech dev sets, every figure with a bootstrap 95% int
 paired interval of each candidate's gain over the incumbent (recipes/selection.toml).
 
     python bench/cv.py prepare --work W [--aligned FLEMISH_ALIGNED] [--frozen FLEMISH_FROZEN]
-    python bench/cv.py train --work W --candidate new [--folds 0,1,2,3,4] [--jobs 2]
+    python bench/cv.py train --work W --candidate new [--folds 0,1,2,3,4] [--jobs 2] [--retrain]
     python bench/cv.py score --work W --candidate today --candidate new [--align] [--folds 0,1]
     python bench/cv.py reproduce --work W --candidate today [--align]  # trained again vs its stored counts
     python bench/cv.py freeze --alignment DIR   # (re)write the frozen labels from an alignment
@@ -55,9 +55,10 @@ PROTOCOL = REPO / "recipes" / "selection.toml"
 FROZEN_LABELS = REPO / "bench" / "data" / "flemish_frozen_phones.tsv.gz"
 SCORES = REPO / "bench" / "results" / "cv_scores"
 # Fold models that outlive a session (``store``): a teacher's five folds cost 32-50 min of a 3-hour
-# session before any student can start, and every teacher candidate trains on VoxAngeles and the
-# synth sets alone, so its fold models are the same whichever session trains them. Named by the
-# candidate's digest (:func:`scores_key`): a changed recipe finds none and trains.
+# session before any student can start, and a teacher trains on VoxAngeles and the synth sets alone,
+# so a stored training is as good as a new one (not bit for bit: the stored plain against plain's
+# counts of an earlier training, CV -0.001 [-0.005, +0.003]), and later students share it. Named by
+# the candidate's digest (:func:`scores_key`): a changed recipe finds none and trains.
 STORED_MODELS = REPO / "bench" / "data" / "cv_models"
 MODEL_FILES = ("model.pt", "config.json", "recipe.json", "dev_metrics.json", "metrics.jsonl")
 # the adoption rule's margin: no selection set may lose more than this (its interval's lower end)
@@ -247,14 +248,14 @@ def fold_pseudo_labels(work: Path, spec: dict, f: int, device: str | None) -> li
     return sets
 
 
-def train_fold(work: Path, candidate: str, f: int, device: str | None = None) -> None:
+def train_fold(work: Path, candidate: str, f: int, device: str | None = None, retrain: bool = False) -> None:
     """One fold model of a candidate (resumable), after its teacher's fold model if it has one."""
     spec = protocol()["candidates"][candidate]
     data = work / "data"
     out = work / "models" / candidate / f"fold{f}"
     if (out / "dev_metrics.json").exists():
         return
-    if stored_model(candidate, f).exists():
+    if stored_model(candidate, f).exists() and not retrain:
         shutil.copytree(stored_model(candidate, f), out, dirs_exist_ok=True)
         print(f"restored {candidate} fold {f} from {stored_model(candidate, f).relative_to(REPO)}", flush=True)
         return
@@ -305,7 +306,10 @@ def ensemble_fold(work: Path, members: list[str], f: int, out: Path, device: str
     _run("ensemble", str(out), *[x for d in dirs for x in ("-m", str(d))], *[x for d in dev for x in ("--dev", d)])
 
 
-def train(work: Path, candidate: str, fold_ids: list[int], jobs: int, device: str | None = None) -> None:
+def train(work: Path, candidate: str, fold_ids: list[int], jobs: int, device: str | None = None,
+          retrain: bool = False) -> None:
+    """Train a candidate's fold models; ``retrain``: the candidate's own even where one is stored
+    (a second training of it, for ``reproduce``)."""
     spec = protocol()["candidates"][candidate]
     if "kokoro_aligned" in spec.get("pseudo", ()):  # fail now, not after the teacher's training
         from phonebound.alignment.g2p import language_dir
@@ -317,7 +321,7 @@ def train(work: Path, candidate: str, fold_ids: list[int], jobs: int, device: st
         except PhoneboundError as e:
             raise SystemExit(f"error: {e.reason}; {candidate} aligns kokoro's languages: pip install -e '.[langs]'") from None
     with ThreadPoolExecutor(jobs) as pool:
-        list(pool.map(lambda f: train_fold(work, candidate, f, device), fold_ids))
+        list(pool.map(lambda f: train_fold(work, candidate, f, device, retrain), fold_ids))
 
 
 def storable(candidate: str) -> bool:
@@ -402,7 +406,7 @@ def scored_fold(work: Path, candidate: str, f: int, align: bool, align_weights: 
 
 def reproduce(work: Path, candidate: str, align: bool, align_weights: dict | None = None,
               fold_ids: list[int] | None = None) -> str:
-    """A candidate trained again (in W) against its stored counts: how far two trainings of one
+    """A candidate trained again (in W; ``train --retrain`` where its fold models are stored) against its stored counts: how far two trainings of one
     recipe land apart, the floor under any gain the protocol reports (bench/results/accuracy.md).
     ``fold_ids``: only the folds trained again (default: all)."""
     every = range(protocol()["folds"]) if fold_ids is None else fold_ids
@@ -506,6 +510,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--device", help="train: cpu | cuda (a lent GPU trains the folds side by side)")
     ap.add_argument("--align", action="store_true", help="score: forced alignment to the reference phones")
+    ap.add_argument("--retrain", action="store_true", help="train: the candidate's own fold models even where"
+                    " bench/data/cv_models stores them (a second training, for reproduce)")
     ap.add_argument("--align-weights", type=Path, help="score --align: a model directory whose config.json 'align' weights to use")
     args = ap.parse_args()
     if args.step == "freeze":
@@ -521,7 +527,7 @@ def main() -> None:
         prepare(args.work, args.aligned, args.frozen)
     elif args.step == "train":
         for c in args.candidate:
-            train(args.work, c, fold_ids or list(range(protocol()["folds"])), args.jobs, args.device)
+            train(args.work, c, fold_ids or list(range(protocol()["folds"])), args.jobs, args.device, args.retrain)
     elif args.step == "store":
         for c in args.candidate:
             store(args.work, c)

@@ -362,7 +362,7 @@ def test_a_gain_within_what_a_second_training_moves_is_not_adopted(monkeypatch):
     assert "not above what the same recipe trained again moves (cv 0.020)" in cv.verdict(base, slightly_up, 500)
 
 
-def test_stored_fold_models_are_todays_recipes_and_restore_without_training(tmp_path):
+def test_stored_fold_models_are_todays_recipes_and_restore_without_training(tmp_path, monkeypatch):
     """bench/data/cv_models keeps a teacher's fold models, so that a session's CV does not retrain
     them: each is named by its candidate's current digest (a changed recipe or protocol would
     otherwise restore a stale model), depends on no model's labels, and ``train`` copies it into
@@ -375,7 +375,12 @@ def test_stored_fold_models_are_todays_recipes_and_restore_without_training(tmp_
         assert key == cv.scores_key(candidate), f"{name} is stale: python bench/cv.py store --work W --candidate {candidate}"
         assert {p.name for p in (cv.STORED_MODELS / name).iterdir()} == set(cv.MODEL_FILES)
     assert not cv.storable("honest_aligned_kokoro_vtlp15")  # a student learns from its teacher's labels
+    calls = []
+    monkeypatch.setattr(cv.subprocess, "run", lambda cmd, **_: calls.append(cmd[3]))
+    cv.train_fold(tmp_path / "again", "plain", 0, retrain=True)  # a second training, for reproduce
+    assert calls == ["train"] and not (tmp_path / "again" / "models" / "plain" / "fold0" / "model.pt").exists()
     cv.train_fold(tmp_path, "plain", 0)  # no data in tmp_path: it must not train
+    assert calls == ["train"]
     import phonebound
 
     detector = phonebound.load_model(tmp_path / "models" / "plain" / "fold0")
