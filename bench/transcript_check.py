@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from _common import require_shared
 
-from phonebound.alignment.analysis import ANALYSIS, FIT_THRESHOLD
+from phonebound.alignment.analysis import ANALYSIS, FIT_COLUMN, FIT_THRESHOLD
 from phonebound.alignment.batch import align_paths
 
 HELD_OUT = ["ajp", "bem", "dyo", "ema", "ozm"]  # VoxAngeles' five languages no bundled model trained on
@@ -53,13 +53,14 @@ def voxangeles_phones(shared: Path, n: int, rng: random.Random) -> list[tuple[Pa
     return rng.sample(items, min(n, len(items)))
 
 
-SETS = {"flemishguy": (flemish, {"lang": "nl"}), "kokoro_en_test": (kokoro_english, {"lang": "en"}),
-        "voxangeles_held_out_phones": (voxangeles_phones, {"text_kind": "phones"})}
+# name: (recordings and transcripts, align's options, a transcript's length: characters or phones)
+SETS = {"flemishguy": (flemish, {"lang": "nl"}, len), "kokoro_en_test": (kokoro_english, {"lang": "en"}, len),
+        "voxangeles_held_out_phones": (voxangeles_phones, {"text_kind": "phones"}, lambda t: len(t.split()))}
 
 
-def wrong_transcripts(items: list[tuple[Path, str]]) -> list[str]:
-    """Each recording's wrong transcript: another's, the closest in length (phones, or characters)."""
-    size = [len(t.split()) if " " in t and all(len(w) <= 3 for w in t.split()) else len(t) for _, t in items]
+def wrong_transcripts(items: list[tuple[Path, str]], length) -> list[str]:
+    """Each recording's wrong transcript: another's, the closest in ``length``."""
+    size = [length(t) for _, t in items]
     return [items[min((j for j in range(len(items)) if items[j][1] != t), key=lambda j: abs(size[j] - size[i]))][1]
             for i, (_, t) in enumerate(items)]
 
@@ -75,7 +76,7 @@ def fits(items: list[tuple[Path, str]], texts: list[str], folder: Path, model: s
     rows = {}
     for line in (folder / "out" / ANALYSIS).read_text(encoding="utf-8").splitlines()[1:]:
         cells = line.split("\t")
-        rows[Path(cells[0]).stem] = float(cells[6])
+        rows[Path(cells[0]).stem] = float(cells[FIT_COLUMN])
     return np.array([rows.get(f"r{i:04d}", np.nan) for i in range(len(items))])
 
 
@@ -104,10 +105,10 @@ def main() -> None:
     print("| set | recordings | fit, right (median) | fit, wrong (median) | AUC | right flagged | wrong flagged |")
     print("|---|---|---|---|---|---|---|")
     for name in args.sets.split(","):
-        make, options = SETS[name]
+        make, options, length = SETS[name]
         items = make(shared, args.n, random.Random(args.seed))
         right = fits(items, [t for _, t in items], work / name / "right", args.model, options)
-        wrong = fits(items, wrong_transcripts(items), work / name / "wrong", args.model, options)
+        wrong = fits(items, wrong_transcripts(items, length), work / name / "wrong", args.model, options)
         # a wrong transcript that could not be aligned at all is found too (its line is in skipped.tsv)
         wrong_flagged = int(np.sum(~(wrong >= FIT_THRESHOLD)))
         ok = ~np.isnan(right)

@@ -28,13 +28,14 @@ LOW_CONFIDENCE = 0.5  # a phone this unsure counts in the row's share of doubtfu
 COLUMNS = ("path", "speaker", "duration_s", "words", "phones", "phones_per_s", "mean_confidence",
            "low_confidence_share", "verdict")
 CHECK = "check transcript"
+FIT_COLUMN = COLUMNS.index("mean_confidence")
 
 
 def analysis_row(audio: str, speaker: str, alignment: Alignment) -> str:
     """One tab-separated row of the table (see :data:`COLUMNS`)."""
     conf = np.array([p.confidence for p in alignment.phones if p.label])
     fit = alignment.fit
-    verdict = CHECK if not fit >= FIT_THRESHOLD else "ok"
+    verdict = CHECK if not fit >= FIT_THRESHOLD else "ok"  # nan (no phones) is checked too
     low = float((conf < LOW_CONFIDENCE).mean()) if len(conf) else float("nan")
     cells = (audio, speaker, f"{alignment.duration:.3f}", str(len(alignment.words)), str(len(conf)),
              f"{len(conf) / max(alignment.duration, 1e-9):.2f}", f"{fit:.4f}", f"{low:.4f}", verdict)
@@ -61,4 +62,4 @@ def finish_table(out: Path) -> list[tuple[str, str, float]]:
             rows[cells[0], cells[1]] = cells
     ordered = [rows[k] for k in sorted(rows)]
     atomic_write_text(path, "\t".join(COLUMNS) + "\n" + "".join("\t".join(r) + "\n" for r in ordered))
-    return [(r[0], r[1], float(r[6])) for r in ordered if r[-1] == CHECK]
+    return [(r[0], r[1], float(r[FIT_COLUMN])) for r in ordered if r[-1] == CHECK]
