@@ -8,7 +8,7 @@ paired interval of each candidate's gain over the incumbent (recipes/selection.t
     python bench/cv.py reproduce --work W --candidate today [--align]  # trained again vs its stored counts
     python bench/cv.py freeze --alignment DIR   # (re)write the frozen labels from an alignment
     python bench/cv.py thaw --work W [--audio DIR]  # the frozen labels as a corpus, W/flemish_frozen_corpus
-    python bench/cv.py store --work W --candidate plain  # keep a teacher's fold models in bench/data/cv_models
+    python bench/cv.py store --work W --candidate plain  # keep fold models in bench/data/cv_models (teachers, the incumbent)
 
 What must outlive a session lives in this repository, not in W: the frozen aligner's labels of the
 hour (bench/data/flemish_frozen_phones.tsv.gz, from which ``prepare`` writes the corpus the
@@ -57,8 +57,10 @@ SCORES = REPO / "bench" / "results" / "cv_scores"
 # Fold models that outlive a session (``store``): a teacher's five folds cost 32-50 min of a 3-hour
 # session before any student can start, and a teacher trains on VoxAngeles and the synth sets alone,
 # so a stored training is as good as a new one (not bit for bit: the stored plain against plain's
-# counts of an earlier training, CV -0.001 [-0.005, +0.003]), and later students share it. Named by
-# the candidate's digest (:func:`scores_key`): a changed recipe finds none and trains.
+# counts of an earlier training, CV -0.001 [-0.005, +0.003]), and later students share it. The
+# incumbent's students are stored too (their teacher is), so that a decoding or aligner change can
+# be judged on the default's own fold models without 85 min of training first. Named by the
+# candidate's digest (:func:`scores_key`): a changed recipe finds none and trains.
 STORED_MODELS = REPO / "bench" / "data" / "cv_models"
 MODEL_FILES = ("model.pt", "config.json", "recipe.json", "dev_metrics.json", "metrics.jsonl")
 # the adoption rule's margin: no selection set may lose more than this (its interval's lower end)
@@ -326,10 +328,13 @@ def train(work: Path, candidate: str, fold_ids: list[int], jobs: int, device: st
 
 def storable(candidate: str) -> bool:
     """Whether a candidate's fold models depend only on what the repository and ../shared hold:
-    trained by a recipe on VoxAngeles and sets no model labelled (a teacher's are)."""
+    trained by a recipe on VoxAngeles, on sets the bundled default did not label, and on labels
+    only of a teacher that is itself storable (so a restored teacher makes those labels again).
+    Ensembles and distilled students are built from other fold models, not stored."""
     spec = protocol()["candidates"][candidate]
-    return ("recipe" in spec and not {"teacher", "members", "distil", "pseudo"} & set(spec)
-            and not set(spec.get("datasets", ())) & LABELLED_BY_DEFAULT)
+    if "recipe" not in spec or {"members", "distil"} & set(spec) or set(spec.get("datasets", ())) & LABELLED_BY_DEFAULT:
+        return False
+    return storable(spec["teacher"]) if "teacher" in spec else "pseudo" not in spec
 
 
 def stored_model(candidate: str, f: int) -> Path:
@@ -339,7 +344,8 @@ def stored_model(candidate: str, f: int) -> Path:
 def store(work: Path, candidate: str) -> None:
     """Keep a candidate's trained fold models in the repository (:data:`STORED_MODELS`)."""
     if not storable(candidate):
-        raise SystemExit(f"error: {candidate}'s fold models depend on labels a model made; only a teacher's are stored")
+        raise SystemExit(f"error: {candidate}'s fold models depend on labels the bundled default made, or are built "
+                         "from other fold models (members, distil); they are not stored")
     for f in range(protocol()["folds"]):
         src = work / "models" / candidate / f"fold{f}"
         if not (src / "dev_metrics.json").exists():

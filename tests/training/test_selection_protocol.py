@@ -374,7 +374,10 @@ def test_stored_fold_models_are_todays_recipes_and_restore_without_training(tmp_
         assert cv.storable(candidate), name
         assert key == cv.scores_key(candidate), f"{name} is stale: python bench/cv.py store --work W --candidate {candidate}"
         assert {p.name for p in (cv.STORED_MODELS / name).iterdir()} == set(cv.MODEL_FILES)
-    assert not cv.storable("honest_aligned_kokoro_vtlp15")  # a student learns from its teacher's labels
+    # a student of a stored teacher is storable (the teacher makes its labels again); one that learns
+    # from the bundled default's labels, or is built from other fold models, is not
+    assert cv.storable("honest_aligned_kokoro_vtlp15") and cv.storable("honest_aligned_r2")
+    assert not any(map(cv.storable, ("today", "honest_aligned_kokoro_vtlp15_ens2", "honest_aligned_kokoro_vtlp15_distil2")))
     calls = []
     monkeypatch.setattr(cv.subprocess, "run", lambda cmd, **_: calls.append(cmd[3]))
     cv.train_fold(tmp_path / "again", "plain", 0, retrain=True)  # a second training, for reproduce
