@@ -412,8 +412,10 @@ def scored_fold(work: Path, candidate: str, f: int, align: bool, align_weights: 
 
 def reproduce(work: Path, candidate: str, align: bool, align_weights: dict | None = None,
               fold_ids: list[int] | None = None) -> str:
-    """A candidate trained again (in W; ``train --retrain`` where its fold models are stored) against its stored counts: how far two trainings of one
-    recipe land apart, the floor under any gain the protocol reports (bench/results/accuracy.md).
+    """A candidate trained again (in W; ``train --retrain`` where its fold models are stored)
+    against its stored counts: how far two trainings of one recipe land apart, the floor under any
+    gain the protocol reports (bench/results/accuracy.md). The incumbent's stored fold models are
+    such a second training: reproduce them to score against the counts of the same models.
     ``fold_ids``: only the folds trained again (default: all)."""
     every = range(protocol()["folds"]) if fold_ids is None else fold_ids
     missing = [f for f in every if not fold_cache(candidate, f, align, align_weights).exists()]
