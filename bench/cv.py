@@ -414,8 +414,8 @@ def reproduce(work: Path, candidate: str, align: bool, align_weights: dict | Non
               fold_ids: list[int] | None = None) -> str:
     """A candidate trained again (in W; ``train --retrain`` where its fold models are stored)
     against its stored counts: how far two trainings of one recipe land apart, the floor under any
-    gain the protocol reports (bench/results/accuracy.md). The incumbent's stored fold models are
-    such a second training: reproduce them to score against the counts of the same models.
+    gain the protocol reports (bench/results/accuracy.md). Where fold models are stored, the stored
+    counts are theirs (recipes/selection.toml, session 46): restored models reproduce them exactly.
     ``fold_ids``: only the folds trained again (default: all)."""
     every = range(protocol()["folds"]) if fold_ids is None else fold_ids
     missing = [f for f in every if not fold_cache(candidate, f, align, align_weights).exists()]
