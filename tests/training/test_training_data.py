@@ -121,3 +121,37 @@ def test_vtlp_changes_an_augmented_examples_features_not_its_frames_or_targets(t
     fb, tb, _ = warped.example(0, epoch=0)
     assert fa.shape == fb.shape and np.array_equal(ta, tb)
     assert not np.allclose(fa, fb)
+
+
+def test_spec_masks_flatten_bands_and_blank_frames_of_augmented_examples_only(tone_sequence_dataset):
+    """SpecAugment's masks: a masked example keeps its frames and targets; time masks set whole frames
+    to 0 (the utterance mean after CMVN), band masks change the features elsewhere; dev examples and
+    recipes without masks are untouched (nothing extra drawn, so older recipes train as before)."""
+    ds = [Dataset(tone_sequence_dataset)]
+    quiet = dict(prob=1.0, speed_prob=0.0, noise_prob=0.0, gain_db=(0.0, 0.0))
+    plain = TaggerData(ds, "train", augment_cfg=AugmentConfig(**quiet), seed=0)
+    timed = TaggerData(ds, "train", augment_cfg=AugmentConfig(**quiet, time_mask_prob=1.0, time_masks=3,
+                                                               time_mask_width=5), seed=0)
+    banded = TaggerData(ds, "train", augment_cfg=AugmentConfig(**quiet, band_mask_prob=1.0, band_masks=2,
+                                                                band_mask_width=10), seed=0)
+    fa, ta, _ = plain.example(0, epoch=0)
+    ft, tt, _ = timed.example(0, epoch=0)
+    fb, tb, _ = banded.example(0, epoch=0)
+    assert fa.shape == ft.shape == fb.shape and np.array_equal(ta, tt) and np.array_equal(ta, tb)
+    blank = np.all(ft == 0.0, axis=1)
+    assert 0 < blank.sum() <= 15 and not np.all(fa[blank] == 0.0)
+    assert np.array_equal(ft[~blank], fa[~blank])
+    assert not np.allclose(fa, fb)
+    assert np.array_equal(plain.example(0, epoch=None)[0], timed.example(0, epoch=None)[0])
+
+
+def test_a_band_mask_flattens_its_mel_bands_to_their_mean():
+    from phonebound.audio.features import base_features
+    from phonebound.config import FeatureConfig
+
+    t = np.arange(16000) / 16000
+    audio = (np.sin(2 * np.pi * 300 * t) * (t < 0.5) + np.sin(2 * np.pi * 2500 * t) * (t >= 0.5)).astype(np.float32)
+    cfg = FeatureConfig(kind="logmel")
+    clean, masked = base_features(audio, cfg), base_features(audio, cfg, band_masks=((5, 12),))
+    assert np.allclose(masked[:, 5:12], clean[:, 5:12].mean(axis=0), atol=1e-4)
+    assert np.array_equal(masked[:, :5], clean[:, :5]) and np.array_equal(masked[:, 12:], clean[:, 12:])

@@ -33,6 +33,14 @@ class AugmentConfig:
     # vocal tract length perturbation: the features' frequency axis scaled (audio.features.warp_frequencies)
     vtlp_prob: float = 0.0
     vtlp: tuple[float, float] = (0.9, 1.1)
+    # SpecAugment (Park et al. 2019) on augmented examples: mel bands flattened to their mean
+    # before the DCT, and frames set to the utterance mean (0 after CMVN). Off: nothing drawn
+    band_mask_prob: float = 0.0
+    band_masks: int = 2          # masks per example, each 0..band_mask_width bands wide
+    band_mask_width: int = 6
+    time_mask_prob: float = 0.0
+    time_masks: int = 2          # masks per example, each 0..time_mask_width frames wide
+    time_mask_width: int = 5
 
     @property
     def enabled(self) -> bool:
@@ -65,6 +73,32 @@ def draw_warp(rng: np.random.Generator, cfg: AugmentConfig) -> float:
     if cfg.vtlp_prob <= 0 or rng.random() >= cfg.vtlp_prob:
         return 1.0
     return float(rng.uniform(*cfg.vtlp))
+
+
+def draw_band_masks(rng: np.random.Generator, cfg: AugmentConfig, n_bands: int) -> tuple[tuple[int, int], ...]:
+    """The (first, end) mel bands to flatten in an augmented example; none, and nothing drawn,
+    when band masking is off."""
+    if cfg.band_mask_prob <= 0 or rng.random() >= cfg.band_mask_prob:
+        return ()
+    return tuple(_spans(rng, cfg.band_masks, cfg.band_mask_width, n_bands))
+
+
+def mask_frames(feats: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """Time masks: spans of frames set to 0, the utterance mean of CMVN'd features (the targets
+    stay: the network learns to place a boundary from its context). Draws nothing when off."""
+    if cfg.time_mask_prob <= 0 or rng.random() >= cfg.time_mask_prob:
+        return feats
+    feats = feats.copy()
+    for first, end in _spans(rng, cfg.time_masks, cfg.time_mask_width, len(feats)):
+        feats[first:end] = 0.0
+    return feats
+
+
+def _spans(rng: np.random.Generator, count: int, max_width: int, size: int):
+    for _ in range(count):
+        width = int(rng.integers(0, max_width + 1))
+        first = int(rng.integers(0, max(size - width, 0) + 1))
+        yield first, min(first + width, size)
 
 
 def speed_perturb(x: np.ndarray, factor: float) -> np.ndarray:

@@ -66,8 +66,10 @@ def _window(n_fft: int, win_length: int) -> np.ndarray:
     return np.pad(win, (left, n_fft - win_length - left))
 
 
-def _log_mel_block(padded: np.ndarray, cfg: FeatureConfig, n_frames: int, warp: float = 1.0) -> np.ndarray:
-    """Log-mel power (dB) of ``n_frames`` frames; ``padded`` starts at the first frame's window."""
+def _log_mel_block(padded: np.ndarray, cfg: FeatureConfig, n_frames: int, warp: float = 1.0,
+                   band_masks: tuple[tuple[int, int], ...] = ()) -> np.ndarray:
+    """Log-mel power (dB) of ``n_frames`` frames; ``padded`` starts at the first frame's window;
+    each (first, end) of ``band_masks`` flattens those bands to their mean over the block."""
     frames = np.lib.stride_tricks.sliding_window_view(padded, cfg.n_fft)[:: cfg.hop_length][:n_frames]
     spectrum = scipy.fft.rfft(frames * _window(cfg.n_fft, cfg.win_length), axis=1)  # complex64
     power = spectrum.real**2 + spectrum.imag**2
@@ -75,7 +77,11 @@ def _log_mel_block(padded: np.ndarray, cfg: FeatureConfig, n_frames: int, warp: 
         power = warp_frequencies(power, warp)
     with _one_blas_thread():  # threaded OpenBLAS rounds by row count: blocks and jobs would differ
         mel = power @ _mel_basis(cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax).T
-    return 10.0 * np.log10(np.maximum(mel, POWER_FLOOR))
+    logmel = 10.0 * np.log10(np.maximum(mel, POWER_FLOOR))
+    for first, end in band_masks:
+        if end > first:
+            logmel[:, first:end] = logmel[:, first:end].mean(axis=0)
+    return logmel
 
 
 def warp_frequencies(power: np.ndarray, alpha: float, boundary_hz: float = 4800.0) -> np.ndarray:
@@ -95,9 +101,11 @@ def warp_frequencies(power: np.ndarray, alpha: float, boundary_hz: float = 4800.
     return power[:, lo] * (1 - frac) + power[:, lo + 1] * frac
 
 
-def base_features(audio: np.ndarray, cfg: FeatureConfig, warp: float = 1.0) -> np.ndarray:
+def base_features(audio: np.ndarray, cfg: FeatureConfig, warp: float = 1.0,
+                  band_masks: tuple[tuple[int, int], ...] = ()) -> np.ndarray:
     """MFCC or log-mel frames of a 16 kHz signal, before deltas and CMVN; ``warp`` scales its
-    frequency axis (:func:`warp_frequencies`, training augmentation only).
+    frequency axis (:func:`warp_frequencies`) and ``band_masks`` flattens mel bands
+    (SpecAugment's frequency masks): training augmentation only.
 
     Returns
     -------
@@ -112,7 +120,7 @@ def base_features(audio: np.ndarray, cfg: FeatureConfig, warp: float = 1.0) -> n
         count = min(BLOCK_FRAMES, n_frames - first)
         start = first * cfg.hop_length
         segment = padded[start : start + (count - 1) * cfg.hop_length + cfg.n_fft]
-        logmel = _log_mel_block(segment, cfg, count, warp)
+        logmel = _log_mel_block(segment, cfg, count, warp, band_masks)
         if cfg.kind != "logmel":
             logmel = scipy.fft.dct(logmel, type=2, axis=1, norm="ortho")[:, : cfg.n_mfcc]
         blocks.append(logmel.astype(np.float32))
@@ -184,15 +192,16 @@ def cmvn(x: np.ndarray) -> np.ndarray:
     return ((x - mean) / np.maximum(std, CMVN_STD_FLOOR)).astype(np.float32)
 
 
-def compute_features(audio: np.ndarray, cfg: FeatureConfig = FeatureConfig(), warp: float = 1.0) -> np.ndarray:
-    """Features of a 16 kHz mono signal on the 10 ms frame grid (``warp``: its frequency axis
-    scaled, :func:`warp_frequencies`; training augmentation only).
+def compute_features(audio: np.ndarray, cfg: FeatureConfig = FeatureConfig(), warp: float = 1.0,
+                     band_masks: tuple[tuple[int, int], ...] = ()) -> np.ndarray:
+    """Features of a 16 kHz mono signal on the 10 ms frame grid (``warp``, ``band_masks``:
+    training augmentation only, see :func:`base_features`).
 
     Returns
     -------
     np.ndarray, shape (frame_count(len(audio)), cfg.dim), float32.
     """
-    return finish_features(base_features(audio, cfg, warp), cfg)
+    return finish_features(base_features(audio, cfg, warp, band_masks), cfg)
 
 
 def region_mfcc(audio: np.ndarray, cfg: RegionConfig = RegionConfig()) -> np.ndarray:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..audio.augment import AugmentConfig, augment, draw_warp
+from ..audio.augment import AugmentConfig, augment, draw_band_masks, draw_warp, mask_frames
 from ..audio.features import compute_features, frame_count, time_to_frame
 from ..audio.load import load_audio
 from ..config import FeatureConfig
@@ -140,7 +140,10 @@ class TaggerData:
                 audio = load_audio(rec.audio, None if rec.channel < 0 else rec.channel, start,
                                    start + (c.end - c.start - 1) * hop)
                 audio, factor = augment(audio, rng, self.augment_cfg)
-                feats = compute_features(audio, self.features_cfg, draw_warp(rng, self.augment_cfg))
+                warp = draw_warp(rng, self.augment_cfg)
+                feats = compute_features(audio, self.features_cfg, warp,
+                                         draw_band_masks(rng, self.augment_cfg, self.features_cfg.n_mels))
+                feats = mask_frames(feats, rng, self.augment_cfg)
                 bounds = bounds / factor
                 targets = np.zeros(len(feats), np.int8)
                 targets[np.clip(time_to_frame(bounds, hop), 0, len(feats) - 1)] = 1
