@@ -25,7 +25,8 @@ a candidate's recipe on each fold (resumable; --jobs folds at a time, one thread
 with a ``teacher`` first has that candidate's fold model pseudo-label the unlabelled speech of the
 fold (``fold_pseudo_labels``); one with ``members`` instead of a recipe averages its members' fold
 models (``phonebound ensemble``, threshold tuned on their dev splits); one with ``distil`` learns
-towards the mean boundary probability of those candidates' fold models (``[train] teachers``). ``score``
+towards the mean boundary probability of those candidates' fold models (``[train] teachers``); one
+with ``pool`` is several trainings of one recipe, scored by their counts summed per utterance. ``score``
 prints the selection table: CV F1 over all 48 languages (each scored by the fold model that never
 saw it), the continuous dev sets, and the gains with paired intervals.
 """
@@ -313,6 +314,10 @@ def train(work: Path, candidate: str, fold_ids: list[int], jobs: int, device: st
     """Train a candidate's fold models; ``retrain``: the candidate's own even where one is stored
     (a second training of it, for ``reproduce``)."""
     spec = protocol()["candidates"][candidate]
+    if "pool" in spec:  # several trainings judged together: train each
+        for member in spec["pool"]:
+            train(work, member, fold_ids, jobs, device, retrain)
+        return
     if "kokoro_aligned" in spec.get("pseudo", ()):  # fail now, not after the teacher's training
         from phonebound.alignment.g2p import language_dir
         from phonebound.errors import PhoneboundError
@@ -364,7 +369,12 @@ def candidate_counts(work: Path, candidate: str, align: bool, align_weights: dic
     """Per-utterance counts of a candidate: 'cv' (every language by the fold model that never saw
     it) and each continuous dev set (the fold models' counts stacked, as 5 looks at one set).
     Each fold's counts are stored on their own, so folds trained in different sessions add up;
-    with ``fold_ids`` only those folds are scored and pooled."""
+    with ``fold_ids`` only those folds are scored and pooled. A ``pool`` candidate's counts are its
+    members' (trainings of one recipe) summed per utterance (recipes/selection.toml, session 47)."""
+    members = protocol()["candidates"][candidate].get("pool")
+    if members:
+        each = [candidate_counts(work, m, align, align_weights, fold_ids) for m in members]
+        return {k: np.sum([c[k] for c in each], axis=0) for k in each[0]}
     stored = [fold_counts(work, candidate, f, align, align_weights) for f in fold_ids or range(protocol()["folds"])]
     return {k: np.concatenate([counts[k] for counts in stored]) for k in stored[0]}
 
@@ -468,27 +478,41 @@ def score(work: Path, candidates: list[str], align: bool, align_weights: dict | 
     counts = {c: candidate_counts(work, c, align, align_weights, fold_ids) for c in candidates}
     n = protocol()["bootstrap"]
     base, *others = candidates
-    verdicts = [f"{c} over {base}: {verdict(counts[base], counts[c], n, align)}" for c in others]
+    pooled = is_pool(base)
+    verdicts = [f"{c} over {base}: " + (verdict(counts[base], counts[c], n, align, pooled) if is_pool(c) == pooled
+                                         else "not judged: a pool of trainings is judged against a pool "
+                                              "(recipes/selection.toml, session 47)") for c in others]
     if fold_ids is not None and sorted(fold_ids) != list(range(protocol()["folds"])):
         # row 78: three folds that lose can reject; a gain is adopted on every fold only
         verdicts.insert(0, f"folds {', '.join(map(str, fold_ids))} only: a partial read, which can reject a candidate "
                         "but not adopt one (every fold is scored for that)")
     if not align and others:  # recipes/selection.toml: a candidate for the default passes as an aligner too
         verdicts.append("a candidate for the bundled default must pass as an aligner too: score --align")
-    return "\n".join([gain_table(counts, n, noise_floor(align)), "", *verdicts])
+    return "\n".join([gain_table(counts, n, noise_floor(align, pooled)), "", *verdicts])
 
 
-def noise_floor(align: bool = False) -> dict[str, float]:
+def is_pool(candidate: str) -> bool:
+    return "pool" in protocol()["candidates"][candidate]
+
+
+def noise_floor(align: bool = False, pooled: bool = False) -> dict[str, float]:
     """Per selection set, what the same recipe trained again moved (recipes/selection.toml): the
-    aligner's counts have their own."""
-    return protocol().get("noise_floor_align" if align else "noise_floor", {})
+    aligner's counts have their own. ``pooled``: a pool of two trainings against a pool of two moves
+    sqrt(2) less (session 47), from floors that include row 84's move; refused until they are written."""
+    name = ("noise_floor_align" if align else "noise_floor") + ("_pooled" if pooled else "")
+    if pooled and name not in protocol():
+        raise SystemExit(f"recipes/selection.toml has no [{name}] yet: score row 84 (honest_aligned_kokoro_vtlp15_seed1_t45) "
+                         "against the stored incumbent and write its floors as the session-47 amendment says")
+    return protocol().get(name, {})
 
 
-def verdict(base: dict[str, np.ndarray], candidate: dict[str, np.ndarray], n: int, align: bool = False) -> str:
+def verdict(base: dict[str, np.ndarray], candidate: dict[str, np.ndarray], n: int, align: bool = False,
+            pooled: bool = False) -> str:
     """The adoption rule (recipes/selection.toml, amended 2026-12-03): the gain's interval lies above
     the set's noise floor (what the same recipe trained again moves; 0 where unmeasured) on at least
-    one selection set, and on none does it reach below -NON_INFERIORITY."""
-    floor = noise_floor(align)
+    one selection set, and on none does it reach below -NON_INFERIORITY. ``pooled``: pools of
+    trainings, judged with the pooled floors (session 47)."""
+    floor = noise_floor(align, pooled)
     lows = {s: paired_gain(base[s], candidate[s], n)[1] for s in base}
     gains = [s for s, lo in lows.items() if lo > floor.get(s, 0.0)]
     losses = [s for s, lo in lows.items() if lo < -NON_INFERIORITY]

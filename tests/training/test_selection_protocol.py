@@ -401,3 +401,32 @@ def test_every_stored_fold_model_set_has_its_counts_stored_beside_it():
             assert cv.fold_cache(candidate, int(fold), align, None).exists(), f"{candidate} fold {fold}: no stored counts (align={align})"
     first = cv.SCORES / "first_training"  # the incumbent's first training, kept as the record
     assert len(list(first.glob("honest_aligned_kokoro_vtlp15_c1226616_fold?.npz"))) == 5
+
+
+def test_pools_of_trainings_sum_their_counts_and_are_judged_only_against_a_pool_with_the_pooled_floors(tmp_path, monkeypatch):
+    # session 47: the baseline is two trainings of the incumbent, a candidate two seeds; counts summed per utterance
+    import numpy as np
+
+    monkeypatch.setattr(cv, "SCORES", tmp_path)
+    cfg = cv.protocol()
+    candidates = {**cfg["candidates"], "base_pool": {"pool": ["today", "plain"]}, "new_pool": {"pool": ["aligned", "honest"]}}
+    monkeypatch.setattr(cv, "protocol", lambda: {**cfg, "candidates": candidates, "folds": 2})
+    hits = {"today": 6.0, "plain": 8.0, "aligned": 9.0, "honest": 9.0}
+    rng = np.random.default_rng(0)
+    for name, h in hits.items():
+        for f in range(2):
+            cvc = np.stack([np.minimum(rng.binomial(10, h / 10, 200), 10), np.full(200, 10), np.full(200, 10)], 1).astype(float)
+            np.savez(cv.fold_cache(name, f, False, None), cv=cvc)
+    pooled = cv.candidate_counts(tmp_path / "work", "base_pool", False)
+    parts = [cv.candidate_counts(tmp_path / "work", m, False) for m in ("today", "plain")]
+    assert np.array_equal(pooled["cv"], parts[0]["cv"] + parts[1]["cv"])
+    with pytest.raises(SystemExit, match="no \\[noise_floor_pooled\\] yet"):  # row 84 not scored: no pooled verdict
+        cv.score(tmp_path / "work", ["base_pool", "new_pool"], False)
+    monkeypatch.setattr(cv, "protocol", lambda: {**cfg, "candidates": candidates, "folds": 2,
+                                                 "noise_floor_pooled": {"cv": 0.005}})
+    out = cv.score(tmp_path / "work", ["base_pool", "new_pool", "honest"], False)
+    assert "new_pool over base_pool: adopted by the rule" in out  # pooled 0.70 -> 0.90
+    assert "honest over base_pool: not judged: a pool of trainings is judged against a pool" in out
+    monkeypatch.setattr(cv, "protocol", lambda: {**cfg, "candidates": candidates, "folds": 2,
+                                                 "noise_floor_pooled": {"cv": 0.5}})
+    assert "not above what the same recipe trained again moves (cv 0.500)" in cv.score(tmp_path / "work", ["base_pool", "new_pool"], False)
