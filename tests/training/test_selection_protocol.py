@@ -408,7 +408,7 @@ def test_pools_of_trainings_sum_their_counts_and_are_judged_only_against_a_pool_
     import numpy as np
 
     monkeypatch.setattr(cv, "SCORES", tmp_path)
-    cfg = cv.protocol()
+    cfg = {k: v for k, v in cv.protocol().items() if not k.endswith("_pooled")}  # as before row 84 was scored
     candidates = {**cfg["candidates"], "base_pool": {"pool": ["today", "plain"]}, "new_pool": {"pool": ["aligned", "honest"]}}
     monkeypatch.setattr(cv, "protocol", lambda: {**cfg, "candidates": candidates, "folds": 2})
     hits = {"today": 6.0, "plain": 8.0, "aligned": 9.0, "honest": 9.0}
@@ -430,3 +430,16 @@ def test_pools_of_trainings_sum_their_counts_and_are_judged_only_against_a_pool_
     monkeypatch.setattr(cv, "protocol", lambda: {**cfg, "candidates": candidates, "folds": 2,
                                                  "noise_floor_pooled": {"cv": 0.5}})
     assert "not above what the same recipe trained again moves (cv 0.500)" in cv.score(tmp_path / "work", ["base_pool", "new_pool"], False)
+
+
+def test_the_pooled_floors_are_the_amendments_formula_over_row_84s_stored_counts():
+    # session 47's amendment: max(the set's floor, |row 84's move over the stored fold models|) / sqrt(2)
+    cfg = cv.protocol()
+    for align, floors, pooled in ((False, cfg["noise_floor"], cfg["noise_floor_pooled"]),
+                                  (True, cfg["noise_floor_align"], cfg["noise_floor_align_pooled"])):
+        base = cv.candidate_counts(Path("unused"), "honest_aligned_kokoro_vtlp15", align)
+        row84 = cv.candidate_counts(Path("unused"), "honest_aligned_kokoro_vtlp15_seed1_t45", align)
+        assert set(pooled) == set(base)
+        for s in base:
+            move = cv.paired_gain(base[s], row84[s], 10)[0]
+            assert pooled[s] == pytest.approx(max(floors[s], abs(move)) / 2 ** 0.5, abs=5e-5), (align, s)
