@@ -314,7 +314,7 @@ def train(work: Path, candidate: str, fold_ids: list[int], jobs: int, device: st
     """Train a candidate's fold models; ``retrain``: the candidate's own even where one is stored
     (a second training of it, for ``reproduce``)."""
     spec = protocol()["candidates"][candidate]
-    if "pool" in spec:  # several trainings judged together: train each
+    if is_pool(candidate):  # several trainings judged together: train each
         for member in spec["pool"]:
             train(work, member, fold_ids, jobs, device, retrain)
         return
@@ -371,9 +371,8 @@ def candidate_counts(work: Path, candidate: str, align: bool, align_weights: dic
     Each fold's counts are stored on their own, so folds trained in different sessions add up;
     with ``fold_ids`` only those folds are scored and pooled. A ``pool`` candidate's counts are its
     members' (trainings of one recipe) summed per utterance (recipes/selection.toml, session 47)."""
-    members = protocol()["candidates"][candidate].get("pool")
-    if members:
-        each = [candidate_counts(work, m, align, align_weights, fold_ids) for m in members]
+    if is_pool(candidate):
+        each = [candidate_counts(work, m, align, align_weights, fold_ids) for m in protocol()["candidates"][candidate]["pool"]]
         return {k: np.sum([c[k] for c in each], axis=0) for k in each[0]}
     stored = [fold_counts(work, candidate, f, align, align_weights) for f in fold_ids or range(protocol()["folds"])]
     return {k: np.concatenate([counts[k] for counts in stored]) for k in stored[0]}
