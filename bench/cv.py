@@ -192,6 +192,10 @@ def prepare(work: Path, aligned: Path | None, frozen: Path | None) -> None:
     # train on the aligned hour without its dev fifth steering early stopping and the threshold.
     _fold_copy(data / "flemish_aligned", data / "flemish_aligned_train")
     _run("split", str(data / "flemish_aligned_train"), "--by", "file", "--dev", "0", "--test", "0.2", "--seed", "0")
+    # kokoro's train voices with the synthesiser's own times as labels; its dev and test voices are
+    # test here, so they never train nor steer early stopping and the threshold
+    _fold_copy(data / "kokoro", data / "kokoro_tts_train")
+    _run("split", str(data / "kokoro_tts_train"), "--by", "speaker", "--dev", "0", "--test-keys", ",".join(KOKORO_DEV + KOKORO_TEST))
     unlabelled = unlabelled_audio(shared)
     hour, kokoro_train = unlabelled["flemish"], unlabelled["kokoro"]
     # Unaligned speech labelled by the bundled default. Today's recipe: the hour at its dev threshold
