@@ -26,6 +26,7 @@ with a ``teacher`` first has that candidate's fold model pseudo-label the unlabe
 fold (``fold_pseudo_labels``); one with ``members`` instead of a recipe averages its members' fold
 models (``phonebound ensemble``, threshold tuned on their dev splits); one with ``distil`` learns
 towards the mean boundary probability of those candidates' fold models (``[train] teachers``); one
+with ``init`` starts from that candidate's fold model (``train --init``: a further stage); one
 with ``pool`` is several trainings of one recipe, scored by their counts summed per utterance. ``score``
 prints the selection table: CV F1 over all 48 languages (each scored by the fold model that never
 saw it), the continuous dev sets, and the gains with paired intervals.
@@ -274,6 +275,9 @@ def train_fold(work: Path, candidate: str, f: int, device: str | None = None, re
                 + fold_pseudo_labels(work, spec, f, device))
     params = [x for p in spec.get("params", []) for x in ("-p", p)]
     params += ["--seed", str(spec["seed"])] if "seed" in spec else []  # the recipe's own seed otherwise
+    if "init" in spec:  # a further stage: from the fold model of the candidate it continues
+        train_fold(work, spec["init"], f, device)
+        params += ["--init", str(work / "models" / spec["init"] / f"fold{f}")]
     log = work / "models" / candidate / f"fold{f}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     recipe = distil_recipe(work, candidate, spec, f, device) if "distil" in spec else REPO / spec["recipe"]
@@ -339,9 +343,10 @@ def storable(candidate: str) -> bool:
     """Whether a candidate's fold models depend only on what the repository and ../shared hold:
     trained by a recipe on VoxAngeles, on sets the bundled default did not label, and on labels
     only of a teacher that is itself storable (so a restored teacher makes those labels again).
-    Ensembles and distilled students are built from other fold models, not stored."""
+    Ensembles, distilled students and further stages (``init``) are built from other fold models,
+    not stored."""
     spec = protocol()["candidates"][candidate]
-    if "recipe" not in spec or {"members", "distil"} & set(spec) or set(spec.get("datasets", ())) & LABELLED_BY_DEFAULT:
+    if "recipe" not in spec or {"members", "distil", "init"} & set(spec) or set(spec.get("datasets", ())) & LABELLED_BY_DEFAULT:
         return False
     return storable(spec["teacher"]) if "teacher" in spec else "pseudo" not in spec
 
@@ -354,7 +359,7 @@ def store(work: Path, candidate: str) -> None:
     """Keep a candidate's trained fold models in the repository (:data:`STORED_MODELS`)."""
     if not storable(candidate):
         raise SystemExit(f"error: {candidate}'s fold models depend on labels the bundled default made, or are built "
-                         "from other fold models (members, distil); they are not stored")
+                         "from other fold models (members, distil, init); they are not stored")
     for f in range(protocol()["folds"]):
         src = work / "models" / candidate / f"fold{f}"
         if not (src / "dev_metrics.json").exists():
@@ -466,6 +471,7 @@ def scores_key(candidate: str) -> str:
             **({"teacher": scores_key(spec["teacher"])} if "teacher" in spec else {}),
             **({"members": [scores_key(m) for m in spec["members"]]} if "members" in spec else {}),
             **({"distil": [scores_key(t) for t in spec["distil"]]} if "distil" in spec else {}),
+            **({"init": scores_key(spec["init"])} if "init" in spec else {}),
             "protocol": {k: cfg[k] for k in ("folds", "fold_seed", "inner_dev_languages", "continuous")},
             "frozen": hashlib.sha1(FROZEN_LABELS.read_bytes()).hexdigest()}
     # Bug (2026-12-03): every key held the default's digest, so adopting a new default orphaned the

@@ -302,6 +302,35 @@ def test_a_distilled_candidate_learns_from_its_teachers_fold_models_never_from_o
     assert cv.scores_key("student") != before
 
 
+def test_a_further_stage_starts_from_the_fold_model_of_the_candidate_it_continues(tmp_path, monkeypatch):
+    # the first stage's fold model trains (or is restored) first and the second starts from that
+    # fold's model, never another fold's: a held-out language would reach it through the weights
+    protocol = cv.protocol()
+    plain = protocol["candidates"]["plain"]
+    candidates = {"plain": plain, "stage2": {"recipe": plain["recipe"], "init": "plain", "seed": 1, "datasets": ["synth_nl"]}}
+    monkeypatch.setattr(cv, "protocol", lambda: dict(protocol, candidates=candidates))
+    calls: list[list[str]] = []
+
+    def run(cmd, **_):
+        calls.append(cmd[3:])
+        out = Path(cmd[cmd.index("--config") - 1])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "dev_metrics.json").write_text("{}")
+
+    monkeypatch.setattr(cv.subprocess, "run", run)
+    monkeypatch.setattr(cv, "STORED_MODELS", tmp_path / "none stored")
+    cv.train_fold(tmp_path, "stage2", 3)
+    outs = [c[c.index("--config") - 1] for c in calls]
+    assert outs == [str(tmp_path / "models" / m / "fold3") for m in ("plain", "stage2")]
+    assert "--init" not in calls[0]
+    assert calls[1][calls[1].index("--init") + 1] == outs[0]
+    assert calls[1][1:3] == [str(tmp_path / "data" / "vox_fold3"), str(tmp_path / "data" / "synth_nl")]
+    assert not cv.storable("stage2")  # built from another candidate's fold models
+    before = cv.scores_key("stage2")  # the first stage's recipe names the second's counts
+    candidates["plain"] = dict(plain, seed=5)
+    assert cv.scores_key("stage2") != before
+
+
 def test_kokoros_voices_are_aligned_by_the_fold_teacher_one_language_at_a_time(tmp_path, monkeypatch):
     # each language's words need that language's lexicon and G2P, and each voice is its own speaker
     calls: list[list[str]] = []
