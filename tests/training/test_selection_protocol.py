@@ -268,6 +268,17 @@ def test_an_ensemble_candidate_averages_its_members_fold_models_tuned_on_their_d
     assert cv.scores_key("ens") != before
 
 
+def _finished_trainings(calls: list[list[str]]):
+    """A stand-in for ``subprocess.run`` of ``phonebound train``: records each command's arguments
+    and leaves the dev metrics a finished training leaves."""
+    def run(cmd, **_):
+        calls.append(cmd[3:])
+        out = Path(cmd[cmd.index("--config") - 1])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "dev_metrics.json").write_text("{}")
+    return run
+
+
 def test_a_distilled_candidate_learns_from_its_teachers_fold_models_never_from_other_folds(tmp_path, monkeypatch):
     # the teachers' fold models train first; the student's recipe is the candidate's own with the
     # fold's teacher models in [train] teachers, so no held-out language reaches it through them
@@ -280,13 +291,7 @@ def test_a_distilled_candidate_learns_from_its_teachers_fold_models_never_from_o
     monkeypatch.setattr(cv, "protocol", lambda: dict(protocol, candidates=candidates))
     calls: list[list[str]] = []
 
-    def run(cmd, **_):
-        calls.append(cmd[3:])
-        out = Path(cmd[cmd.index("--config") - 1])
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "dev_metrics.json").write_text("{}")
-
-    monkeypatch.setattr(cv.subprocess, "run", run)
+    monkeypatch.setattr(cv.subprocess, "run", _finished_trainings(calls))
     monkeypatch.setattr(cv, "STORED_MODELS", tmp_path / "none stored")  # every fold trains
     cv.train_fold(tmp_path, "student", 4)
     outs = [c[c.index("--config") - 1] for c in calls]
@@ -311,13 +316,7 @@ def test_a_further_stage_starts_from_the_fold_model_of_the_candidate_it_continue
     monkeypatch.setattr(cv, "protocol", lambda: dict(protocol, candidates=candidates))
     calls: list[list[str]] = []
 
-    def run(cmd, **_):
-        calls.append(cmd[3:])
-        out = Path(cmd[cmd.index("--config") - 1])
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "dev_metrics.json").write_text("{}")
-
-    monkeypatch.setattr(cv.subprocess, "run", run)
+    monkeypatch.setattr(cv.subprocess, "run", _finished_trainings(calls))
     monkeypatch.setattr(cv, "STORED_MODELS", tmp_path / "none stored")
     cv.train_fold(tmp_path, "stage2", 3)
     outs = [c[c.index("--config") - 1] for c in calls]
