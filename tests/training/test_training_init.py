@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from phonebound.errors import ModelError
+from phonebound.errors import ModelError, PhoneboundError
 from phonebound.inference.export import export_onnx
 from phonebound.training.recipe import Recipe, TrainConfig
 from phonebound.training.train import train
@@ -79,3 +79,27 @@ def test_the_finetune_recipe_perturbs_vocal_tracts_as_the_defaults_recipe_does()
     finetune, default = (Recipe.load(recipes / n).augment for n in ("finetune.toml", "default_vtlp15.toml"))
     assert finetune.vtlp_prob == default.vtlp_prob == 1.0
     assert tuple(finetune.vtlp) == tuple(default.vtlp) == (0.85, 1.15)
+
+
+def test_frozen_lower_layers_keep_the_init_weights_while_the_upper_ones_adapt(tone_sequence_dataset, tmp_path):
+    two = {**BASE, "layers": 2}
+    base = tmp_path / "base"
+    train([tone_sequence_dataset], base, Recipe(model=dict(two), train=TrainConfig(steps=2, threads=1, eval_every=2)))
+    tuned = tmp_path / "tuned"
+    train([tone_sequence_dataset], tuned, Recipe(model=dict(two), train=TrainConfig(
+        steps=5, lr=1e-2, threads=1, eval_every=5, freeze_layers=1)), init=base)
+    before = torch.load(base / "model.pt", weights_only=True)
+    after = torch.load(tuned / "model.pt", weights_only=True)
+    lower = [k for k in before if k.startswith(("forward_layers.0.", "backward_layers.0."))]
+    upper = [k for k in before if k.startswith(("forward_layers.1.", "backward_layers.1.", "output."))]
+    assert lower and upper
+    assert all(torch.equal(before[k], after[k]) for k in lower)
+    assert all(not torch.allclose(before[k], after[k]) for k in upper)
+
+
+def test_freezing_without_init_or_beyond_the_layers_is_refused(exported_model, tone_sequence_dataset, tmp_path):
+    with pytest.raises(PhoneboundError, match="only --init"):
+        train([tone_sequence_dataset], tmp_path / "a", Recipe(model=dict(BASE), train=TrainConfig(
+            steps=1, threads=1, freeze_layers=1)))
+    with pytest.raises(PhoneboundError, match="has 1 recurrent layers"):
+        train([tone_sequence_dataset], tmp_path / "b", _frozen().with_overrides(freeze_layers=2), init=exported_model)

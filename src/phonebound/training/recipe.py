@@ -23,6 +23,9 @@ class TrainConfig:
     lr: float = 1e-3
     lr_schedule: str = "constant"  # constant (the notebook's) | cosine (decays to lr / 20 at the last step)
     weight_decay: float = 0.0
+    # with --init: the first N recurrent layers (and any front-end below them) keep the init model's
+    # weights, so a few minutes of a new corpus adapt only the layers above (0: all adapt)
+    freeze_layers: int = 0
     batch_frames: int = 6000  # tagger: padded frames per batch
     max_frames: int = 1500  # tagger: longer utterances are cut into chunks of this many frames
     batch_size: int = 128  # window model: examples per batch, drawn at random
@@ -57,6 +60,9 @@ class TrainConfig:
         if not 0.0 <= self.distill_weight <= 1.0:
             raise PhoneboundError(f"distill_weight {self.distill_weight} is outside [0, 1]",
                                   fix="set distill_weight between 0 (alignments only) and 1 (teachers only)")
+        if self.freeze_layers < 0:
+            raise PhoneboundError(f"freeze_layers {self.freeze_layers} is negative",
+                                  fix="set freeze_layers to 0 (every layer adapts) or more")
         if self.metric not in METRICS:
             raise PhoneboundError(f"unknown metric {self.metric!r}", fix=f"use one of {', '.join(METRICS)}")
 

@@ -65,9 +65,12 @@ class TrainingSetup:
         self.init_from: str | None = None
         if init is not None:
             self._load_init(init)
+        if self.cfg.freeze_layers:
+            self._freeze_lower_layers(init)
         if self.world > 1 and hasattr(self.model, "loss"):
             raise PhoneboundError("self-supervised training runs in one process", fix="run it without torchrun")
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(trainable, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
         self.ddp_model = self.dist.wrap(self.model)  # DistributedDataParallel when WORLD_SIZE > 1
         if self.rank > 0:
             torch.manual_seed(rank_seed(self.cfg.seed, self.rank))  # each rank its own dropout masks
@@ -139,6 +142,20 @@ class TrainingSetup:
             raise ModelError("no weights of the --init model fit this model", source.path, "check --model")
         self.model.load_state_dict(shared, strict=False)
         self.init_from = str(source.path)
+
+    def _freeze_lower_layers(self, init) -> None:
+        n = self.cfg.freeze_layers
+        if init is None:
+            raise PhoneboundError(f"freeze_layers = {n} keeps weights that only --init can give",
+                                  fix="train with --init MODEL, or set freeze_layers = 0")
+        layers = getattr(self.model, "forward_layers", None)
+        if layers is None or n > len(layers):
+            have = 0 if layers is None else len(layers)
+            raise PhoneboundError(f"freeze_layers = {n}, but the {self.recipe.model_name} model has {have} recurrent layers",
+                                  fix=f"set freeze_layers between 0 and {have}")
+        lower = [self.model.conv] if self.model.conv is not None else []
+        for module in lower + list(self.model.forward_layers[:n]) + list(self.model.backward_layers[:n]):
+            module.requires_grad_(False)
 
     # --- the model directory's config -------------------------------------------------------
     def model_config(self, threshold: float | None = None, calibration: dict | None = None) -> dict[str, Any]:
