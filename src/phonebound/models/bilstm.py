@@ -106,6 +106,12 @@ class BiLSTMTagger(nn.Module):
             return logits, self.class_head(h)
         return logits
 
+    def lower_layers(self, n: int) -> list[nn.Module]:
+        """The first ``n`` recurrent layers (both directions) and any front-end below them: what
+        ``[train] freeze_layers`` keeps at the ``--init`` model's weights."""
+        front = [self.conv] if self.conv is not None and n else []
+        return front + list(self.forward_layers[:n]) + list(self.backward_layers[:n])
+
 
 # Heads that segmenting does not need: a model fine-tuned from this one may leave them out.
 AUXILIARY_HEADS = ("class_head.", "feature_head.", "pair_head.", "offset_head.")

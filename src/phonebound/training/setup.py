@@ -148,15 +148,14 @@ class TrainingSetup:
         if init is None:
             raise PhoneboundError(f"freeze_layers = {n} keeps weights that only --init can give",
                                   fix="train with --init MODEL, or set freeze_layers = 0")
-        layers = getattr(self.model, "forward_layers", None)
-        if layers is None:
+        if not hasattr(self.model, "lower_layers"):
             raise PhoneboundError(f"freeze_layers keeps layers of the bilstm tagger, not of the {self.recipe.model_name} model",
                                   fix="set freeze_layers = 0")
-        if n > len(layers):
-            raise PhoneboundError(f"freeze_layers = {n}, but the model has {len(layers)} recurrent layers",
-                                  fix=f"set freeze_layers between 0 and {len(layers)}")
-        lower = [self.model.conv] if self.model.conv is not None else []
-        for module in lower + list(self.model.forward_layers[:n]) + list(self.model.backward_layers[:n]):
+        have = self.model.cfg.layers
+        if n > have:
+            raise PhoneboundError(f"freeze_layers = {n}, but the model has {have} recurrent layers",
+                                  fix=f"set freeze_layers between 0 and {have}")
+        for module in self.model.lower_layers(n):
             module.requires_grad_(False)
 
     # --- the model directory's config -------------------------------------------------------
