@@ -81,6 +81,15 @@ def test_contrastive_encoder_initialises_the_tagger_front_end(audio_only, tone_s
     assert json.loads((out / "config.json").read_text())["init"] == str(unsup)
 
 
+def test_freezing_layers_of_a_model_without_the_taggers_layers_is_refused(audio_only, tone_sequence_dataset, tmp_path):
+    recipe = Recipe(model=dict(UNSUP), train=TrainConfig(steps=1, threads=1, batch_frames=2000, eval_every=1))
+    base = tmp_path / "base"
+    train([audio_only, tone_sequence_dataset], base, recipe)
+    with pytest.raises(PhoneboundError, match="not of the contrastive model"):
+        train([audio_only, tone_sequence_dataset], tmp_path / "frozen", recipe.with_overrides(freeze_layers=1),
+              init=base)
+
+
 def test_unsupervised_loss_ignores_padding():
     model = build_model("contrastive", {k: v for k, v in UNSUP.items() if k != "name"}, 5)
     torch.manual_seed(0)
