@@ -207,8 +207,10 @@ def test_transition_recall_tiny():
     # 0.3 (stop->vowel), 0.4 (vowel->silence); the hypotheses hit 0.1 and 0.3 only
     labels, starts = ["sil", "a", "t", "a", "sil"], [0.0, 0.1, 0.2, 0.3, 0.4]
     table = transition_recall([(labels, starts, [0.105, 0.29, 0.31, 0.6])], tol=0.02)
-    assert table["silence->vowel"] == {"from": "silence", "to": "vowel", "n": 1, "hits": 1, "recall": 1.0}
-    assert table["vowel->stop"]["hits"] == 0 and table["stop->vowel"]["hits"] == 1
+    assert table["silence->vowel"] == {"from": "silence", "to": "vowel", "n": 1, "hits": 1, "recall": 1.0,
+                                       "median_offset_ms": pytest.approx(5.0)}  # the hypothesis is 5 ms late
+    assert table["vowel->stop"]["hits"] == 0 and table["vowel->stop"]["median_offset_ms"] is None
+    assert table["stop->vowel"]["hits"] == 1 and abs(table["stop->vowel"]["median_offset_ms"]) == pytest.approx(10.0)
     assert table["vowel->silence"]["recall"] == 0.0
     assert sum(r["n"] for r in table.values()) == 4
     # second utterance accumulates, TIMIT labels: y is a glide here

@@ -14,7 +14,7 @@ from .metrics import as_times, match_boundaries, ratio
 
 def transition_recall(utterances: Iterable[tuple[Sequence[str], Any, Any]], tol: float = 0.02,
                       scheme: str = "auto") -> dict[str, dict[str, Any]]:
-    """Strict recall per phone-class transition.
+    """Strict recall per phone-class transition, and where the matched boundaries fall.
 
     Parameters
     ----------
@@ -27,25 +27,32 @@ def transition_recall(utterances: Iterable[tuple[Sequence[str], Any, Any]], tol:
 
     Returns
     -------
-    dict keyed ``"vowel->stop"`` etc., each ``{"from", "to", "n", "hits", "recall"}``, most
-    frequent transitions first. Hits come from the strict one-to-one matching per utterance.
+    dict keyed ``"vowel->stop"`` etc., each ``{"from", "to", "n", "hits", "recall",
+    "median_offset_ms"}``, most frequent transitions first. Hits come from the strict one-to-one
+    matching per utterance; ``median_offset_ms`` is the median of hypothesis minus reference over
+    them (None without hits): a labelling convention that differs from the model's shows as a
+    transition whose boundaries all lie early or late.
     """
-    table: dict[tuple[str, str], list[int]] = {}
+    table: dict[tuple[str, str], list] = {}
     for labels, starts, hyp in utterances:
         starts = as_times(starts)
         if len(labels) != starts.size:
             raise ValueError(f"{len(labels)} labels but {starts.size} start times")
         sch = guess_scheme(labels) if scheme == "auto" else scheme
         classes = [phone_class(x, sch) for x in labels]
-        hit = np.zeros(max(starts.size - 1, 0), dtype=bool)
-        hit[match_boundaries(starts[1:], hyp, tol).ref_idx] = True
+        hyp = as_times(hyp)
+        match = match_boundaries(starts[1:], hyp, tol)
+        offset = np.full(max(starts.size - 1, 0), np.nan)
+        offset[match.ref_idx] = hyp[match.hyp_idx] - starts[1:][match.ref_idx]
         for k in range(1, starts.size):
-            cell = table.setdefault((classes[k - 1], classes[k]), [0, 0])
+            cell = table.setdefault((classes[k - 1], classes[k]), [0, []])
             cell[0] += 1
-            cell[1] += int(hit[k - 1])
+            if not np.isnan(offset[k - 1]):
+                cell[1].append(offset[k - 1])
     rows = sorted(table.items(), key=lambda kv: (-kv[1][0], kv[0]))
-    return {f"{a}->{b}": {"from": a, "to": b, "n": n, "hits": h, "recall": ratio(h, n)}
-            for (a, b), (n, h) in rows}
+    return {f"{a}->{b}": {"from": a, "to": b, "n": n, "hits": len(hits), "recall": ratio(len(hits), n),
+                          "median_offset_ms": float(np.median(hits)) * 1000 if hits else None}
+            for (a, b), (n, hits) in rows}
 
 
 def position_recall(refs: Iterable[Any], hyps: Iterable[Any], tol: float = 0.02) -> dict[str, dict[str, Any]]:

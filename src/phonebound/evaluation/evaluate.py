@@ -30,6 +30,7 @@ from .thresholds import tune_threshold
 DEFAULT_TOLERANCES = (0.01, 0.02, 0.03, 0.05)
 THRESHOLD_GRID = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2))
 GRID_NOTE_SHARE = 0.2  # the summary notes references this much on the frame grid (an aligner made them)
+TIMING_MIN_HITS, TIMING_SHOWN = 20, 6  # the summary's timing line: the most frequent transitions with this many hits
 
 
 @dataclass
@@ -291,6 +292,10 @@ def format_summary(result: dict[str, Any]) -> str:
     if "positions" in result:
         lines.append("  recall by place in the utterance: " + " · ".join(
             f"{k} {v['recall']:.3f} (n {v['n']})" for k, v in result["positions"].items()))
+    timed = [(k, v) for k, v in result.get("transitions", {}).items() if v["hits"] >= TIMING_MIN_HITS][:TIMING_SHOWN]
+    if timed:  # a labelling convention unlike the model's shows as one transition's boundaries all early or late
+        lines.append("  median timing (hyp − ref) by transition: " + " · ".join(
+            f"{k} {v['median_offset_ms']:+.1f} ms (n {v['hits']})" for k, v in timed))
     a = result.get("alignment")
     if a and a["n"]:
         lines.append(f"  alignment ({a['text']}): boundaries paired by position in {a['paired_utterances']} utterances: "
