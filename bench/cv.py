@@ -219,7 +219,44 @@ def prepare(work: Path, aligned: Path | None, frozen: Path | None) -> None:
         _fold_copy(data / "voxangeles", target)
         _run("split", str(target), "--by", "group", "--dev-keys", ",".join(dev), "--test-keys", ",".join(test))
     (work / "folds.json").write_text(json.dumps(fold_langs, indent=1))
+    prepare_mbrola(work, shared)
     print(f"prepared {work}: {len(langs)} languages in {cfg['folds']} folds")
+
+
+def prepare_mbrola(work: Path, shared: Path) -> None:
+    """W/data/mbrola: MBROLA diphone voices reading kokoro's train voices' sentences and the hour's
+    prompts outside its dev fifth (recipes/mbrola_corpus.py, 60 a voice, boundary kinds moved by the
+    bundled default's median offset), split by file as the synth sets are. Only where espeak-ng and
+    mbrola are installed (Debian contrib/non-free): the voices' licence keeps the corpus out of the
+    repository."""
+    import csv
+
+    from phonebound.dataset.store import Dataset
+
+    if (work / "data" / "mbrola" / "dataset.json").exists():
+        return
+    if shutil.which("espeak-ng") is None or shutil.which("mbrola") is None:
+        print("no mbrola set: espeak-ng and mbrola are not installed (apt-get install espeak-ng mbrola mbrola-us1 …)")
+        return
+    text = work / "mbrola_text"
+    text.mkdir(parents=True, exist_ok=True)
+    held_out = set(KOKORO_DEV + KOKORO_TEST)
+    by_lang: dict[str, list[str]] = {}
+    for row in csv.DictReader(open(shared / "kokoro" / "manifest.csv", encoding="utf-8")):
+        if re.match(KOKORO_VOICE, row["id"]).group(1) not in held_out:
+            by_lang.setdefault(row["lang"].split("-")[0], []).append(row["text"])
+    hour = Dataset(work / "data" / "flemish_aligned")
+    dev = {Path(hour.records[i].audio).stem for i in hour.indices("dev")}
+    prompts = [line.split("|", 1) for line in (shared / "flemishguy" / "metadata.csv").read_text(encoding="utf-8").splitlines()]
+    by_lang["nl"] = [t for i, t in (p for p in prompts if len(p) == 2) if i not in dev]
+    for lang, lines in by_lang.items():
+        (text / f"{lang}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    corpus = work / "mbrola_corpus"
+    subprocess.run([sys.executable, str(REPO / "recipes" / "mbrola_corpus.py"), str(corpus), "--per-voice", "60",
+                    "--timing-model", "default", *[x for lang in sorted(by_lang) for x in ("--sentences", f"{lang}={text / lang}.txt")]],
+                   check=True)
+    _run("build", str(corpus), str(work / "data" / "mbrola"), "-j", "2")
+    _run("split", str(work / "data" / "mbrola"), "--by", "file", "--seed", "0")
 
 
 def fold_pseudo_labels(work: Path, spec: dict, f: int, device: str | None) -> list[str]:
@@ -326,6 +363,10 @@ def train(work: Path, candidate: str, fold_ids: list[int], jobs: int, device: st
         for member in spec["pool"]:
             train(work, member, fold_ids, jobs, device, retrain)
         return
+    missing = [d for d in spec.get("datasets", ()) if not (work / "data" / d / "dataset.json").exists()]
+    if missing:  # the mbrola set exists only where prepare found espeak-ng and mbrola
+        sys.exit(f"{work / 'data' / missing[0]}: not prepared; run `python bench/cv.py prepare --work {work}`"
+                 + (" with espeak-ng and mbrola installed (recipes/mbrola_corpus.py)" if missing[0] == "mbrola" else ""))
     if "kokoro_aligned" in spec.get("pseudo", ()):  # fail now, not after the teacher's training
         from phonebound.alignment.g2p import language_dir
         from phonebound.errors import PhoneboundError
