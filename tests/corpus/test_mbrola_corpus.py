@@ -29,6 +29,16 @@ def test_voice_symbols_become_ipa_of_the_right_class():
     assert ipa("L", "nl") == "ɫ" and ipa("L", "es") == "ʎ"
 
 
+def test_timing_shifts_move_one_kind_of_boundary_and_keep_every_phone():
+    phones = [(0.0, 0.2, "sil"), (0.2, 0.3, "a"), (0.3, 0.305, "t"), (0.305, 0.4, "a"), (0.4, 0.6, "sil")]
+    moved = mbrola_corpus.shifted(phones, {"VC": 0.012, "VS": 0.010})
+    starts = [p[0] for p in moved]
+    # vowel->stop +12 ms would leave the 5 ms stop nothing: it is held 5 ms before the next boundary
+    assert starts[:3] == pytest.approx([0.0, 0.2, 0.3])
+    assert starts[3] == pytest.approx(0.305) and starts[4] == pytest.approx(0.41)  # vowel->silence moved
+    assert moved[-1][1] == 0.6 and [p[2] for p in moved] == [p[2] for p in phones]
+
+
 needs_mbrola = pytest.mark.skipif(
     shutil.which("espeak-ng") is None or shutil.which("mbrola") is None
     or not (mbrola_corpus.MBROLA_DIR / "us1" / "us1").exists(),
