@@ -17,7 +17,7 @@ scheduled time, consonant->vowel ones within ±6 ms (session 52). ``--timing-mod
 voice's boundaries of one kind (left and right phone each vowel, consonant or silence) by that
 model's median offset on them (at least 30 matched boundaries, ±20 ms), and writes the shifts to
 OUT/timing.tsv. us3 is left out: its boundaries are off by more than a constant (the default
-matches 0.34 of its vowel->consonant ones, 0.56-0.83 for the other voices).
+matches 0.34 of its vowel->consonant ones, 0.41-0.83 for the other voices).
 
 Each utterance: OUT/<lang>_<voice>_<n>.flac (16 kHz), .txt (the sentence) and .TextGrid (tier
 `phones` in IPA, silence `sil`). Needs the Debian packages espeak-ng, mbrola and the voices below
