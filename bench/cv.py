@@ -242,9 +242,10 @@ def prepare_mbrola(work: Path, shared: Path) -> None:
     text.mkdir(parents=True, exist_ok=True)
     held_out = set(KOKORO_DEV + KOKORO_TEST)
     by_lang: dict[str, list[str]] = {}
-    for row in csv.DictReader(open(shared / "kokoro" / "manifest.csv", encoding="utf-8")):
-        if re.match(KOKORO_VOICE, row["id"]).group(1) not in held_out:
-            by_lang.setdefault(row["lang"].split("-")[0], []).append(row["text"])
+    with open(shared / "kokoro" / "manifest.csv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if re.match(KOKORO_VOICE, row["id"]).group(1) not in held_out:
+                by_lang.setdefault(row["lang"].split("-")[0], []).append(row["text"])
     hour = Dataset(work / "data" / "flemish_aligned")
     dev = {Path(hour.records[i].audio).stem for i in hour.indices("dev")}
     prompts = [line.split("|", 1) for line in (shared / "flemishguy" / "metadata.csv").read_text(encoding="utf-8").splitlines()]
