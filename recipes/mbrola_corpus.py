@@ -1,11 +1,11 @@
 """Read speech by MBROLA diphone voices, with exact phone boundaries, as a training corpus.
 
 MBROLA concatenates diphones cut from real recordings: every phone-to-phone transition in its
-output is a human speaker's transition, and every boundary falls exactly where the voice's
-schedule puts it (the diphone's own boundary mark is placed there). eSpeak NG turns each sentence
+output is a human speaker's transition, and each boundary falls where the voice's schedule puts
+the diphone's own boundary mark (not always where the ear puts it: below). eSpeak NG turns each sentence
 into that schedule (`espeak-ng -v mb-VOICE --pho`: phone, duration, pitch) with a random speaking
 rate and pitch per utterance; mbrola renders it. Unlike eSpeak's formant voices (synth_nl) the
-transitions are real speech; unlike kokoro's neural voices the times are exact.
+transitions are real speech; unlike kokoro's neural voices the times are known to the sample.
 
     python recipes/mbrola_corpus.py OUT --sentences en=EN.txt --sentences nl=NL.txt [--per-voice 60] [--seed 0]
         [--timing-model default]
@@ -32,12 +32,15 @@ import random
 import shutil
 import subprocess
 import tempfile
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from phonebound.corpus.textgrid import write_textgrid
+from phonebound.corpus.textgrid import read_textgrid, write_textgrid
+from phonebound.evaluation.metrics import match_boundaries
+from phonebound.phones.classes import phone_class
 from phonebound.phones.ipa import to_ipa
 
 VOICES = {"en": ["us1", "us2", "en1"], "nl": ["nl2", "nl3"], "fr": ["fr1", "fr4"], "es": ["es2"],
@@ -99,19 +102,13 @@ def utterance(text: str, lang: str, voice: str, rng: random.Random) -> tuple[np.
 
 
 def _kind(label: str) -> str:
-    from phonebound.phones.classes import phone_class
-
     cls = phone_class(label)
     return "S" if cls == "silence" else "V" if cls == "vowel" else "C"
 
 
 def calibrate_timing(out: Path, model: str, min_hits: int = 30, limit_ms: float = 20.0) -> dict:
     """Move each voice's boundaries of one kind (e.g. V->C) by the model's median offset on them."""
-    from collections import defaultdict
-
-    from phonebound.corpus.textgrid import read_textgrid
-    from phonebound.evaluation.metrics import match_boundaries
-    from phonebound.inference.detector import load_detector
+    from phonebound.inference.detector import load_detector  # torch: only when calibrating
 
     detector = load_detector(model)
     grids = sorted(out.glob("*.TextGrid"))
